@@ -1,0 +1,60 @@
+"""Shared fixtures. Face data comes from $SIAMESE_DATA, reference vectors from $SIAMESE_REFERENCE.
+
+Outside CI a missing data folder skips the tests that need it; in CI (CI=true) it fails them, so
+that a misconfigured run can never pass by skipping.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+_REPO = Path(__file__).resolve().parents[1]
+
+
+def _need(path: Path | None, what: str) -> Path:
+    if path is not None and path.exists():
+        return path
+    message = f"{what} not found ({path}); set the environment variable"
+    if os.environ.get("CI"):
+        pytest.fail(message)
+    pytest.skip(message)
+
+
+@pytest.fixture(scope="session")
+def data_root() -> Path:
+    value = os.environ.get("SIAMESE_DATA")
+    return _need(Path(value) if value else _REPO.parent / "shared" / "data", "SIAMESE_DATA")
+
+
+@pytest.fixture(scope="session")
+def orl_root(data_root: Path) -> Path:
+    return _need(data_root / "orl", "ORL faces")
+
+
+@pytest.fixture(scope="session")
+def lfw_root(data_root: Path) -> Path:
+    return _need(data_root / "lfw", "LFW")
+
+
+@pytest.fixture(scope="session")
+def reference_root() -> Path:
+    value = os.environ.get("SIAMESE_REFERENCE")
+    return _need(Path(value) if value else _REPO.parent / "shared" / "reference", "SIAMESE_REFERENCE")
+
+
+@pytest.fixture(scope="session")
+def yunet_model() -> Path:
+    value = os.environ.get("SIAMESE_YUNET")
+    default = _REPO.parent / "shared" / "models" / "face_detection_yunet_2023mar.onnx"
+    return _need(Path(value) if value else default, "SIAMESE_YUNET")
+
+
+@pytest.fixture
+def rng() -> np.random.Generator:
+    return np.random.default_rng(1234)
