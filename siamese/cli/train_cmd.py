@@ -1,0 +1,40 @@
+"""``siamese train CONFIG.yaml``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from siamese.cli.output import emit, handle_errors
+
+
+@handle_errors
+def train(
+    config: Path = typer.Argument(..., help="Training config (YAML), e.g. configs/orl-smoke.yaml."),
+    data: Path | None = typer.Option(None, "--data", help="Face data root (default: $SIAMESE_DATA)."),
+    out: Path | None = typer.Option(None, "--out", help="Model directory to write (default: runs/<config name>)."),
+    overrides: list[str] = typer.Option([], "--set", help="Override a config key: --set train.epochs=3."),
+    debug: bool = typer.Option(False, "--debug", help="Run eagerly with numeric checks (slow)."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress display."),
+    as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
+) -> None:
+    """Train a face-embedding model from a YAML config and write a model directory."""
+    from siamese.config import load_config
+
+    cfg = load_config(config, overrides)
+    if data is not None:
+        cfg["data"]["root"] = str(data)
+    out_dir = out or Path("runs") / config.stem
+    from siamese.training import train as run
+
+    result = run(cfg, out_dir, progress=not (quiet or as_json), debug=debug)
+    payload = {"model_dir": str(result.model_dir), "seconds": round(result.seconds, 1),
+               "epochs": len(next(iter(result.history.values()), [])), "validation": result.val_metrics}
+    emit(payload, as_json, lambda p: (
+        f"model written to {p['model_dir']} in {p['seconds']} s\n"
+        + "\n".join(f"  val {k}: {v:.4f}" for k, v in p["validation"].items())))
+
+
+def register(app: typer.Typer) -> None:
+    app.command("train")(train)

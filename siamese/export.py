@@ -1,0 +1,105 @@
+"""Export the embedding model for serving: TensorFlow SavedModel or TFLite (float32, float16 or int8).
+
+int8 quantisation calibrates activations on a representative set of aligned faces (``representative``:
+uint8 ``(N, S, S, 3)``). The exported model keeps the Keras model's contract: float32 RGB [0, 255] in,
+L2-normalised embedding out (int8 TFLite keeps float32 input/output; only the inside is quantised).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from siamese.errors import SiameseError
+from siamese.model_dir import ModelDir
+
+FORMATS = ("savedmodel", "tflite")
+QUANTIZE = ("float16", "int8")
+
+
+def export_model(model_dir: ModelDir, fmt: str, out: str | os.PathLike[str], quantize: str | None = None,
+                 representative: np.ndarray | None = None) -> Path:
+    """Write the export to ``out`` (a folder for SavedModel, a file for TFLite) and return its path."""
+    import tensorflow as tf
+
+    if fmt not in FORMATS:
+        raise SiameseError(f"--format: {fmt!r} is not one of {', '.join(FORMATS)}")
+    if quantize is not None and quantize not in QUANTIZE:
+        raise SiameseError(f"--quantize: {quantize!r} is not one of {', '.join(QUANTIZE)}")
+    if quantize and fmt != "tflite":
+        raise SiameseError("--quantize: only applies to --format tflite")
+    if quantize == "int8" and (representative is None or len(representative) == 0):
+        raise SiameseError("--quantize int8: needs a representative set of faces (--representative DIR or --pairs)")
+    out = Path(out)
+    model = model_dir.embedding_model()
+    size = model_dir.input_size
+    if fmt == "savedmodel":
+        if out.exists():
+            raise SiameseError(f"{out}: already exists; choose another --out")
+        tmp = Path(tempfile.mkdtemp(prefix=".export-", dir=out.parent if out.parent.exists() else None))
+        try:
+            model.export(str(tmp / "m"), format="tf_saved_model", verbose=False)
+            shutil.move(str(tmp / "m"), out)
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+        return out
+
+    with tempfile.TemporaryDirectory() as tmp:
+        saved = Path(tmp) / "saved"
+        model.export(str(saved), format="tf_saved_model", verbose=False)
+        converter = tf.lite.TFLiteConverter.from_saved_model(str(saved))
+        if quantize == "float16":
+            converter.optimizations = [tf.lite.Optimize.DEFAULT]
+            converter.target_spec.supported_types = [tf.float16]
+        elif quantize == "int8":
+            reps = np.asarray(representative, dtype=np.float32)
+
+            def rep_data() -> Any:
+                for face in reps[:200]:
+                    yield [face[None].reshape(1, size, size, 3)]
+
+            converter.optimizations = [tf.lite.Optimize.DEFAULT]
+            converter.representative_dataset = rep_data
+        blob = converter.convert()
+    tmp_file = out.with_name(f".{out.name}.tmp")
+    tmp_file.write_bytes(blob)
+    os.replace(tmp_file, out)
+    return out
+
+
+class ExportedEmbedder:
+    """Runs an exported model (SavedModel folder or ``.tflite`` file) on faces, for accuracy comparison."""
+
+    def __init__(self, path: str | os.PathLike[str]) -> None:
+        import tensorflow as tf
+
+        self.path = Path(path)
+        if self.path.is_dir():
+            loaded = tf.saved_model.load(str(self.path))
+            self._fn = loaded.signatures["serving_default"]
+            self._kind = "savedmodel"
+        else:
+            self._interp = tf.lite.Interpreter(model_path=str(self.path))
+            self._kind = "tflite"
+
+    def __call__(self, faces: np.ndarray) -> np.ndarray:
+        faces = np.asarray(faces, dtype=np.float32)
+        if self._kind == "savedmodel":
+            import tensorflow as tf
+
+            out = self._fn(tf.constant(faces))
+            emb = np.asarray(next(iter(out.values())))
+        else:
+            interp = self._interp
+            inp = interp.get_input_details()[0]
+            interp.resize_tensor_input(inp["index"], faces.shape)
+            interp.allocate_tensors()
+            interp.set_tensor(inp["index"], faces)
+            interp.invoke()
+            emb = np.asarray(interp.get_tensor(interp.get_output_details()[0]["index"]), dtype=np.float32)
+        return emb / np.maximum(np.linalg.norm(emb, axis=1, keepdims=True), 1e-12)

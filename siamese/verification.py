@@ -1,0 +1,142 @@
+"""Photos -> decisions with a trained model directory: embedding files, 1:1 verification, pairs evaluation.
+
+This is the library behind ``siamese verify``, ``siamese evaluate`` and ``siamese calibrate``; the gallery
+(1:N) lives in :mod:`siamese.index` and uses :class:`FaceEmbedder` for its photos.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from siamese.model_dir import ModelDir, pairwise_distance_np
+
+
+@dataclass
+class EmbeddedFiles:
+    """Embeddings of the files that worked (``index`` = their positions in the input) and per-file errors."""
+
+    embeddings: np.ndarray
+    index: np.ndarray
+    errors: list[tuple[str, str]]
+
+
+class FaceEmbedder:
+    """Aligns photos the way the model was trained (its card's alignment) and embeds them."""
+
+    def __init__(self, model: ModelDir | str | os.PathLike[str], detector: str | None = None,
+                 flip: bool = False, strict: bool = False, yunet_model: str | None = None) -> None:
+        from siamese.faces import FaceAligner
+
+        self.model_dir = model if isinstance(model, ModelDir) else ModelDir(model)
+        align = self.model_dir.alignment
+        kwargs: dict[str, Any] = {}
+        name = detector or align.get("detector", "mtcnn")
+        if name == "yunet" and yunet_model:
+            kwargs["model_path"] = yunet_model
+        self.aligner = FaceAligner(detector=name, size=int(align.get("size", self.model_dir.input_size)),
+                                   strict=strict, **kwargs)
+        self.flip = flip
+
+    @property
+    def model(self) -> Any:
+        return self.model_dir.embedding_model()
+
+    def embed_faces(self, faces: np.ndarray) -> np.ndarray:
+        from siamese.embedding import embed_faces
+
+        return embed_faces(self.model, faces, flip=self.flip)
+
+    def embed_file(self, path: str | os.PathLike[str]) -> np.ndarray:
+        """One photo -> ``(dim,)`` embedding. Raises the typed error of the first thing that goes wrong."""
+        face = self.aligner.align_file(path)
+        return self.embed_faces(face[None])[0]
+
+    def embed_files(self, paths: list[str], progress: bool = True) -> EmbeddedFiles:
+        """Many photos; a bad file is reported in ``errors`` and never stops the rest."""
+        result = self.aligner.align_files(paths, progress=progress)
+        faces, index, errors = _unpack_align_result(result, len(paths))
+        dim = self.model_dir.embedding_dim
+        emb = self.embed_faces(faces) if len(faces) else np.zeros((0, dim), np.float32)
+        return EmbeddedFiles(emb, index, errors)
+
+
+def _unpack_align_result(result: Any, n: int) -> tuple[np.ndarray, np.ndarray, list[tuple[str, str]]]:
+    faces = np.asarray(result.faces)
+    index = np.asarray(result.index, dtype=np.int64)
+    errors = [(str(p), str(m)) for p, m in result.errors]
+    return faces, index, errors
+
+
+@dataclass
+class VerificationResult:
+    same: bool
+    distance: float
+    threshold: float
+    distance_kind: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+class Verifier:
+    """1:1 verification of two photos: accepted as the same person when distance <= threshold."""
+
+    def __init__(self, model: ModelDir | str | os.PathLike[str], threshold: float | None = None,
+                 **embedder_kwargs: Any) -> None:
+        self.embedder = FaceEmbedder(model, **embedder_kwargs)
+        md = self.embedder.model_dir
+        self.threshold = float(threshold) if threshold is not None else md.threshold()
+        self.distance_kind = md.distance
+
+    def distance(self, emb_a: np.ndarray, emb_b: np.ndarray) -> float:
+        return float(pairwise_distance_np(emb_a[None], emb_b[None], self.distance_kind)[0])
+
+    def verify(self, path_a: str | os.PathLike[str], path_b: str | os.PathLike[str]) -> VerificationResult:
+        a = self.embedder.embed_file(path_a)
+        b = self.embedder.embed_file(path_b)
+        d = self.distance(a, b)
+        return VerificationResult(d <= self.threshold, d, self.threshold, self.distance_kind)
+
+
+@dataclass
+class PairDistances:
+    """Distances of the scorable pairs of a pairs set; ``skipped`` pairs had an image that failed."""
+
+    distances: np.ndarray
+    same: np.ndarray
+    folds: np.ndarray | None
+    skipped: int
+    errors: list[tuple[str, str]]
+
+
+def pair_distances(embedder: FaceEmbedder, pairs: Any, progress: bool = True) -> PairDistances:
+    """Embed every distinct image of ``pairs`` once, then score each pair whose two images worked."""
+    unique = sorted(set(map(str, pairs.paths_a)) | set(map(str, pairs.paths_b)))
+    pos = {p: i for i, p in enumerate(unique)}
+    emb = embedder.embed_files(unique, progress=progress)
+    slot = np.full(len(unique), -1, dtype=np.int64)
+    slot[emb.index] = np.arange(len(emb.index))
+    ia = slot[[pos[str(p)] for p in pairs.paths_a]]
+    ib = slot[[pos[str(p)] for p in pairs.paths_b]]
+    ok = (ia >= 0) & (ib >= 0)
+    d = pairwise_distance_np(emb.embeddings[ia[ok]], emb.embeddings[ib[ok]], embedder.model_dir.distance)
+    same = np.asarray(pairs.same)[ok].astype(np.int32)
+    folds = np.asarray(pairs.folds)[ok] if pairs.folds is not None and np.all(np.asarray(pairs.folds) >= 0) else None
+    return PairDistances(d.astype(np.float64), same, folds, int((~ok).sum()), emb.errors)
+
+
+def load_pairs(pairs_file: str | os.PathLike[str], images: str | os.PathLike[str] | None = None) -> Any:
+    """LFW pairs files (pairs.txt, View 1 files) or CSV ``path_a,path_b,same[,fold]`` by extension."""
+    from siamese import data as sdata
+
+    pairs_file = Path(pairs_file)
+    if pairs_file.suffix.lower() == ".csv":
+        return sdata.read_csv_pairs(pairs_file, base_dir=images)
+    if images is None:
+        images = pairs_file.parent / "lfw-deepfunneled"
+    return sdata.read_lfw_pairs(pairs_file, images)
