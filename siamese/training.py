@@ -47,6 +47,7 @@ class TrainResult:
     history: dict[str, list[float]]
     val_metrics: dict[str, float]
     seconds: float
+    val_before: dict[str, float] = field(default_factory=dict)
 
 
 def set_seeds(seed: int) -> None:
@@ -306,6 +307,7 @@ def train(cfg: dict[str, Any], out_dir: str | os.PathLike[str], progress: bool =
         if t["grad_norms"]:
             cbs.append(_grad_norm_logger(model, loss, ds, out / "logs" / "grad_norms"))
 
+        val_before = _final_validation(tower, data, distance, t["flip_eval"])
         hist = model.fit(ds, epochs=t["epochs"], steps_per_epoch=t["steps_per_epoch"], callbacks=cbs,
                          verbose=(1 if progress else 0))
         if best.exists():
@@ -330,7 +332,7 @@ def train(cfg: dict[str, Any], out_dir: str | os.PathLike[str], progress: bool =
         "loss": lc["name"],
         "precision": precision,
         "training_data": data.summary,
-        "metrics": {"validation": val_metrics},
+        "metrics": {"validation": val_metrics, "validation_before_training": val_before},
         "seed": cfg["seed"],
         "epochs_run": len(next(iter(history.values()), [])),
         "train_seconds": round(time.time() - start, 1),
@@ -340,7 +342,7 @@ def train(cfg: dict[str, Any], out_dir: str | os.PathLike[str], progress: bool =
     card["siamese_version"] = __version__
     write_model_dir(out, tower, card, config_text=dump_config(cfg), history=history)
     _calibrate_on_validation(out, tower, data, distance, t["flip_eval"])
-    return TrainResult(out, history, val_metrics, time.time() - start)
+    return TrainResult(out, history, val_metrics, time.time() - start, val_before)
 
 
 def _final_validation(tower: Any, data: PreparedData, distance: str, flip: bool) -> dict[str, float]:

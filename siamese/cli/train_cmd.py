@@ -30,10 +30,12 @@ def train(
 
     result = run(cfg, out_dir, progress=not (quiet or as_json), debug=debug)
     payload = {"model_dir": str(result.model_dir), "seconds": round(result.seconds, 1),
-               "epochs": len(next(iter(result.history.values()), [])), "validation": result.val_metrics}
+               "epochs": len(next(iter(result.history.values()), [])), "validation": result.val_metrics,
+               "validation_before_training": result.val_before}
     emit(payload, as_json, lambda p: (
         f"model written to {p['model_dir']} in {p['seconds']} s\n"
-        + "\n".join(f"  val {k}: {v:.4f}" for k, v in p["validation"].items())))
+        + "\n".join(f"  val {k}: {p['validation_before_training'].get(k, float('nan')):.4f} before training -> "
+                    f"{v:.4f} after" for k, v in p["validation"].items())))
 
 
 def register(app: typer.Typer) -> None:

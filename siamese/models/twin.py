@@ -17,7 +17,7 @@ def build_siamese(tower: keras.Model, distance: str = "euclidean", name: str = "
     from siamese import layers as distance_layers
 
     if tower.name != TOWER_NAME:
-        tower = keras.Model(tower.inputs, tower.outputs, name=TOWER_NAME)
+        tower = keras.Model(tower.input, tower.output, name=TOWER_NAME)
     shape = tower.input_shape[1:]
     a = keras.Input(shape=shape, name="image_a")
     b = keras.Input(shape=shape, name="image_b")
