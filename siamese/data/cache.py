@@ -1,0 +1,296 @@
+"""Aligned-face loading with an on-disk cache.
+
+Layout: ``<cache_root>/faces/<settings_hash>/<hh>/<content_hash>.png`` where ``content_hash`` is
+the sha256 of the image file's bytes and ``settings_hash`` the sha256 of
+``aligner.settings_key()`` (the exact key is kept in ``settings.txt`` beside it). So a renamed or
+copied file hits, an edited file misses, and other aligner settings never share entries.
+
+* Faces are stored as lossless RGB PNG (no pickle); files are 0600, folders 0700.
+* Writes are crash-safe: a temporary file in the same folder, then ``os.replace``. A cache file
+  that does not decode to a ``(S, S, 3)`` uint8 face is treated as a miss and rewritten.
+* Failures are cached too, but only those that depend on the file's content and the settings
+  alone (:class:`ImageDecodeError`, :class:`ImageTooLargeError`, :class:`NoFaceError`,
+  :class:`MultipleFacesError`): ``<content_hash>.err.json`` holds the error type and reason, so a
+  second run does not run the detector again on a photo without a face. Unreadable files (missing,
+  permission) and any other error are never cached.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import tempfile
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol, runtime_checkable
+
+import cv2
+import numpy as np
+
+from siamese import errors as E
+from siamese import paths as siamese_paths
+from siamese.data.readers import PairsSet
+
+#: Errors that are a function of (file content, aligner settings) and so may be cached.
+CACHEABLE_ERRORS: dict[str, type[E.InputFileError]] = {
+    cls.__name__: cls for cls in (E.ImageDecodeError, E.ImageTooLargeError, E.NoFaceError, E.MultipleFacesError)
+}
+
+
+@runtime_checkable
+class Aligner(Protocol):
+    """What :func:`load_faces` needs from ``siamese.faces.FaceAligner``."""
+
+    def align_file(self, path: str) -> np.ndarray: ...
+
+    def settings_key(self) -> str: ...
+
+
+@dataclass
+class LoadedFaces:
+    """Faces of the files that worked, in input order.
+
+    ``faces``: uint8 RGB ``(N, S, S, 3)``; ``index``: int64 ``(N,)`` positions of those files in
+    the input list (use ``labels[index]``); ``errors``: ``(path, message)`` per failed file.
+    ``errors`` messages are the reasons (without the path). ``from_cache`` counts distinct files
+    (by content) served from disk, faces or cached failures; ``aligned`` those the aligner ran on.
+    """
+
+    faces: np.ndarray
+    index: np.ndarray
+    errors: list[tuple[str, str]] = field(default_factory=list)
+    from_cache: int = 0
+    aligned: int = 0
+
+    def __len__(self) -> int:
+        return len(self.index)
+
+
+def settings_hash(aligner: Aligner) -> str:
+    """First 16 hex digits of sha256 of ``aligner.settings_key()``."""
+    return hashlib.sha256(aligner.settings_key().encode("utf-8")).hexdigest()[:16]
+
+
+def file_sha256(path: str | os.PathLike[str]) -> str:
+    """sha256 hex digest of a file's bytes (raises OSError if unreadable)."""
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def _atomic_write(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` via a 0600 temporary file in the same folder and ``os.replace``."""
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=path.suffix)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+        os.chmod(tmp, 0o600)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+
+
+class FaceCache:
+    """Aligned faces of one aligner setting, keyed by the sha256 of the image file's content."""
+
+    def __init__(self, aligner: Aligner, cache_dir: str | os.PathLike[str] | None = None) -> None:
+        root = Path(cache_dir) if cache_dir is not None else siamese_paths.cache_dir()
+        self.directory = root / "faces" / settings_hash(aligner)
+        self.directory.mkdir(parents=True, exist_ok=True, mode=0o700)
+        key_file = self.directory / "settings.txt"
+        if not key_file.exists():
+            _atomic_write(key_file, (aligner.settings_key() + "\n").encode("utf-8"))
+
+    def _base(self, digest: str) -> Path:
+        return self.directory / digest[:2] / digest
+
+    def get(self, digest: str) -> np.ndarray | E.InputFileError | None:
+        """The cached face (uint8 RGB), the cached error (path left empty), or None on a miss."""
+        base = self._base(digest)
+        png = base.with_suffix(".png")
+        if png.exists():
+            buf = np.fromfile(png, dtype=np.uint8)
+            bgr = cv2.imdecode(buf, cv2.IMREAD_UNCHANGED) if buf.size else None
+            if bgr is not None and bgr.dtype == np.uint8 and bgr.ndim == 3 and bgr.shape[2] == 3:
+                return cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
+            return None  # corrupt entry: recompute and overwrite
+        err = base.with_suffix(".err.json")
+        if err.exists():
+            try:
+                record = json.loads(err.read_text(encoding="utf-8"))
+                return CACHEABLE_ERRORS[record["type"]]("", str(record["reason"]))
+            except (OSError, ValueError, KeyError, TypeError):
+                return None
+        return None
+
+    def put(self, digest: str, face: np.ndarray) -> None:
+        face = np.asarray(face)
+        if face.dtype != np.uint8 or face.ndim != 3 or face.shape[2] != 3:
+            raise ValueError(f"face must be uint8 (S, S, 3), got {face.dtype} {face.shape}")
+        ok, buf = cv2.imencode(".png", cv2.cvtColor(face, cv2.COLOR_RGB2BGR))
+        if not ok:
+            raise RuntimeError("PNG encoding failed")
+        _atomic_write(self._base(digest).with_suffix(".png"), buf.tobytes())
+
+    def put_error(self, digest: str, error: E.InputFileError) -> bool:
+        """Cache ``error`` if its type is in :data:`CACHEABLE_ERRORS`; returns whether it was."""
+        name = type(error).__name__
+        if CACHEABLE_ERRORS.get(name) is not type(error):
+            return False
+        record = json.dumps({"type": name, "reason": error.reason})
+        _atomic_write(self._base(digest).with_suffix(".err.json"), record.encode("utf-8"))
+        return True
+
+
+def _align_one(aligner: Aligner, path: str) -> np.ndarray | E.InputFileError:
+    try:
+        return np.asarray(aligner.align_file(path))
+    except E.InputFileError as e:
+        return e
+
+
+def _align_many(
+    aligner: Aligner, paths: Sequence[str], workers: int | None, progress: bool
+) -> list[np.ndarray | E.InputFileError]:
+    """Align ``paths`` in order; per-file InputFileErrors are returned in place of faces."""
+    align: Callable[[str], np.ndarray | E.InputFileError] = lambda p: _align_one(aligner, p)  # noqa: E731
+    if workers is not None and workers > 1 and len(paths) > 1:
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            results = pool.map(align, paths)
+            return list(_progress(results, len(paths), progress, "aligning"))
+    return [align(p) for p in _progress(paths, len(paths), progress, "aligning")]
+
+
+def _progress(items: Any, total: int, enabled: bool, desc: str) -> Any:
+    if not enabled:
+        return items
+    from tqdm.auto import tqdm
+
+    return tqdm(items, total=total, desc=desc, unit="face")
+
+
+def load_faces(
+    paths: Sequence[str | os.PathLike[str]],
+    aligner: Aligner,
+    cache_dir: str | os.PathLike[str] | None = None,
+    workers: int | None = None,
+    progress: bool = True,
+) -> LoadedFaces:
+    """Aligned faces of ``paths`` through the on-disk cache (see module doc).
+
+    ``cache_dir`` defaults to ``siamese.paths.cache_dir()``. Files the aligner has to run on are
+    aligned with ``workers`` threads (None or 1: in this thread). Every failure is collected as
+    ``(path, message)`` and never raised; the faces of the files that worked come back in input
+    order with their positions in ``index``. Identical files are aligned once.
+    """
+    cache = FaceCache(aligner, cache_dir)
+    paths = [os.fspath(p) for p in paths]
+    results: list[np.ndarray | E.InputFileError | None] = [None] * len(paths)
+    digests: list[str | None] = [None] * len(paths)
+    from_cache = 0
+    todo: dict[str, list[int]] = {}  # digest -> positions
+    for i, path in enumerate(paths):
+        try:
+            digest = file_sha256(path)
+        except OSError as e:
+            results[i] = E.InputFileError(path, f"cannot read file: {e.strerror or e}")
+            continue
+        digests[i] = digest
+        if digest in todo:
+            todo[digest].append(i)
+            continue
+        hit = cache.get(digest)
+        if hit is None:
+            todo[digest] = [i]
+        else:
+            results[i] = hit
+            from_cache += 1
+            todo.setdefault(digest, [])  # later duplicates copy this result
+            todo[digest].append(i)
+    # positions whose digest was a hit are filled from the first one; misses need the aligner
+    miss_first = [pos[0] for pos in todo.values() if results[pos[0]] is None]
+    aligned = _align_many(aligner, [paths[i] for i in miss_first], workers, progress)
+    for i, res in zip(miss_first, aligned, strict=True):
+        digest = digests[i]
+        assert digest is not None
+        if isinstance(res, np.ndarray):
+            cache.put(digest, res)
+        else:
+            cache.put_error(digest, res)
+        results[i] = res
+    for pos in todo.values():
+        for j in pos[1:]:
+            results[j] = results[pos[0]]
+
+    faces: list[np.ndarray] = []
+    index: list[int] = []
+    errs: list[tuple[str, str]] = []
+    for i, res in enumerate(results):
+        if isinstance(res, np.ndarray):
+            faces.append(res)
+            index.append(i)
+        else:
+            errs.append((paths[i], res.reason if isinstance(res, E.InputFileError) else "not loaded"))
+    shapes = {f.shape for f in faces}
+    if len(shapes) > 1:
+        raise E.SiameseError(f"aligner returned faces of different shapes: {sorted(shapes)}")
+    size = int(getattr(aligner, "size", 112))
+    stacked = np.stack(faces).astype(np.uint8, copy=False) if faces else np.zeros((0, size, size, 3), np.uint8)
+    return LoadedFaces(stacked, np.asarray(index, dtype=np.int64), errs, from_cache, len(miss_first))
+
+
+@dataclass
+class LoadedPairs:
+    """Faces of the pairs whose two files both worked, in input order.
+
+    ``faces_a``/``faces_b``: uint8 ``(M, S, S, 3)``; ``same``/``folds``: int64 ``(M,)``; ``index``:
+    int64 positions of those pairs in the PairsSet; ``errors``: ``(path, reason)`` per failed
+    file (each file once). A pair with a failed file is left out: report ``len(index)`` against
+    ``len(pairs)``.
+    """
+
+    faces_a: np.ndarray
+    faces_b: np.ndarray
+    same: np.ndarray
+    folds: np.ndarray
+    index: np.ndarray
+    errors: list[tuple[str, str]] = field(default_factory=list)
+
+    def __len__(self) -> int:
+        return len(self.index)
+
+
+def load_pair_faces(
+    pairs: PairsSet,
+    aligner: Aligner,
+    cache_dir: str | os.PathLike[str] | None = None,
+    workers: int | None = None,
+    progress: bool = True,
+) -> LoadedPairs:
+    """Load each distinct file of ``pairs`` once with :func:`load_faces`, then assemble the pairs."""
+    unique = sorted(set(pairs.paths_a) | set(pairs.paths_b))
+    loaded = load_faces(unique, aligner, cache_dir=cache_dir, workers=workers, progress=progress)
+    row = {unique[j]: k for k, j in enumerate(loaded.index.tolist())}
+    keep = np.array(
+        [i for i, (a, b) in enumerate(zip(pairs.paths_a, pairs.paths_b, strict=True)) if a in row and b in row],
+        dtype=np.int64,
+    )
+    ia = np.array([row[pairs.paths_a[i]] for i in keep], dtype=np.int64)
+    ib = np.array([row[pairs.paths_b[i]] for i in keep], dtype=np.int64)
+    return LoadedPairs(
+        faces_a=loaded.faces[ia],
+        faces_b=loaded.faces[ib],
+        same=pairs.same[keep],
+        folds=pairs.folds[keep],
+        index=keep,
+        errors=loaded.errors,
+    )
