@@ -9,7 +9,6 @@ verification metrics, best checkpoint, early stopping, TensorBoard, stop on NaN 
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import random
@@ -364,12 +363,15 @@ def _calibrate_on_validation(out: Path, tower: Any, data: PreparedData, distance
 
     emb = embed_faces(tower, data.val_faces, flip=flip)
     d = pairwise_distance_np(emb[data.val_a], emb[data.val_b], distance)
-    cal = calibrate_threshold(d, data.val_same, far=1e-3)
-    payload = cal.to_dict()
-    payload["source"] = "validation pairs of the training identities (set by siamese train)"
-    from siamese.model_dir import atomic_write_text
+    import warnings
 
-    atomic_write_text(out / CALIBRATION_FILE, json.dumps(payload, indent=2))
+    n_impostor = int((data.val_same == 0).sum())
+    far = 1e-3 if n_impostor >= 1000 else 1e-2  # FAR 1e-3 cannot be resolved on fewer than 1000 impostor pairs
+    with warnings.catch_warnings():  # an unresolvable FAR is recorded in the file (resolved: false)
+        warnings.simplefilter("ignore", UserWarning)
+        cal = calibrate_threshold(d, data.val_same, far=far, meta={
+            "source": "validation pairs of the training identities (siamese train)", "distance": distance})
+    cal.save(out / CALIBRATION_FILE)
 
 
 def _learning_rate(model: Any) -> float:

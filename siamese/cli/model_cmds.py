@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
@@ -61,25 +60,25 @@ def evaluate(
 
 def _store_calibration(model: Path, pd: Any, far: float, pairs: Path) -> dict[str, Any]:
     from siamese.evaluation import calibrate_threshold
-    from siamese.model_dir import CALIBRATION_FILE, atomic_write_text
+    from siamese.model_dir import CALIBRATION_FILE, ModelDir
 
-    cal = calibrate_threshold(pd.distances, pd.same, far=far).to_dict()
-    cal["source"] = str(pairs)
-    atomic_write_text(Path(model) / CALIBRATION_FILE, json.dumps(cal, indent=2))
-    return cal
+    md = ModelDir(model)
+    cal = calibrate_threshold(pd.distances, pd.same, far=far,
+                              meta={"source": str(pairs), "model": md.fingerprint, "distance": md.distance})
+    cal.save(md.path / CALIBRATION_FILE)
+    return cal.to_dict()
 
 
 def _evaluation_text(p: dict[str, Any]) -> str:
     lines = [f"pairs scored: {p['pairs_scored']} (skipped {p['pairs_skipped']})"]
     kf = p.get("kfold")
     if kf:
-        lines.append(f"accuracy ({len(kf['fold_accuracies'])}-fold): {kf['mean']:.4f} +- {kf['std_error']:.4f}")
-    m = p.get("metrics", p)
-    for key in ("best_accuracy", "roc_auc", "eer"):
-        if key in m:
-            lines.append(f"{key}: {m[key]:.4f}")
-    for far_key, v in (m.get("tar_at_far") or {}).items():
-        lines.append(f"TAR @ FAR {far_key}: {v['tar'] if isinstance(v, dict) else v:.4f}")
+        lines.append(f"accuracy ({kf['n_folds']}-fold, threshold from the other folds): "
+                     f"{kf['mean_accuracy']:.4f} +- {kf['standard_error']:.4f} (standard error)")
+    lines.append(f"best accuracy (threshold {p['best_threshold']:.4f}): {p['best_accuracy']:.4f}")
+    lines.append(f"ROC AUC: {p['roc_auc']:.4f}   EER: {p['eer']:.4f}")
+    for v in p["tar_at_far"].values():
+        lines.append(f"TAR @ FAR {v['target_far']:g}: {v['tar']:.4f} (threshold {v['threshold']:.4f})")
     if "calibration" in p:
         lines.append(f"calibrated threshold: {p['calibration']['threshold']:.4f}")
     if "report_files" in p:
