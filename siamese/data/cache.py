@@ -22,8 +22,7 @@ import hashlib
 import json
 import os
 import tempfile
-from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
@@ -56,7 +55,7 @@ class LoadedFaces:
 
     ``faces``: uint8 RGB ``(N, S, S, 3)``; ``index``: int64 ``(N,)`` positions of those files in
     the input list (use ``labels[index]``); ``errors``: ``(path, message)`` per failed file.
-    ``errors`` messages are the reasons (without the path). ``from_cache`` counts distinct files
+    ``errors`` messages read ``"<path>: <reason>"``. ``from_cache`` counts distinct files
     (by content) served from disk, faces or cached failures; ``aligned`` those the aligner ran on.
     """
 
@@ -113,8 +112,8 @@ class FaceCache:
     def _base(self, digest: str) -> Path:
         return self.directory / digest[:2] / digest
 
-    def get(self, digest: str) -> np.ndarray | E.InputFileError | None:
-        """The cached face (uint8 RGB), the cached error (path left empty), or None on a miss."""
+    def get(self, digest: str, path: str = "") -> np.ndarray | E.InputFileError | None:
+        """The cached face (uint8 RGB), the cached error (naming ``path``), or None on a miss."""
         base = self._base(digest)
         png = base.with_suffix(".png")
         if png.exists():
@@ -127,7 +126,7 @@ class FaceCache:
         if err.exists():
             try:
                 record = json.loads(err.read_text(encoding="utf-8"))
-                return CACHEABLE_ERRORS[record["type"]]("", str(record["reason"]))
+                return CACHEABLE_ERRORS[record["type"]](path, str(record["reason"]))
             except (OSError, ValueError, KeyError, TypeError):
                 return None
         return None
@@ -151,31 +150,57 @@ class FaceCache:
         return True
 
 
-def _align_one(aligner: Aligner, path: str) -> np.ndarray | E.InputFileError:
+def _typed_error(aligner: Aligner, path: str, message: str) -> E.InputFileError:
+    """``align_files`` reports failures as messages; run ``align_file`` once more on the failed
+    file to get the typed error (so that content-determined failures can be cached)."""
     try:
-        return np.asarray(aligner.align_file(path))
+        aligner.align_file(path)
     except E.InputFileError as e:
         return e
+    except Exception:  # noqa: BLE001 - an odd file: keep the first message, do not cache
+        pass
+    prefix = f"{path}: "
+    return E.InputFileError(path, message[len(prefix) :] if message.startswith(prefix) else message)
 
 
 def _align_many(
-    aligner: Aligner, paths: Sequence[str], workers: int | None, progress: bool
+    aligner: Aligner, paths: list[str], workers: int | None, progress: bool
 ) -> list[np.ndarray | E.InputFileError]:
-    """Align ``paths`` in order; per-file InputFileErrors are returned in place of faces."""
-    align: Callable[[str], np.ndarray | E.InputFileError] = lambda p: _align_one(aligner, p)  # noqa: E731
-    if workers is not None and workers > 1 and len(paths) > 1:
-        with ThreadPoolExecutor(max_workers=workers) as pool:
-            results = pool.map(align, paths)
-            return list(_progress(results, len(paths), progress, "aligning"))
-    return [align(p) for p in _progress(paths, len(paths), progress, "aligning")]
+    """Align ``paths`` in order; a per-file InputFileError is returned in place of its face.
+
+    Uses ``aligner.align_files`` when it has one (``siamese.faces.FaceAligner``: threaded decoding,
+    detector-safe threading), else ``align_file`` per path.
+    """
+    if not paths:
+        return []
+    align_files = getattr(aligner, "align_files", None)
+    if align_files is None:
+        out: list[np.ndarray | E.InputFileError] = []
+        for path in _progress(paths, progress):
+            try:
+                out.append(np.asarray(aligner.align_file(path)))
+            except E.InputFileError as e:
+                out.append(e)
+        return out
+    res = align_files(paths, workers=workers, progress=progress)
+    results: list[np.ndarray | E.InputFileError | None] = [None] * len(paths)
+    for k, i in enumerate(res.indices):
+        results[i] = np.asarray(res.faces[k])
+    for err, i in zip(res.errors, res.error_indices, strict=True):
+        typed = getattr(err, "error", None)
+        results[i] = typed if isinstance(typed, E.InputFileError) else _typed_error(aligner, paths[i], err.message)
+    missing = [paths[i] for i, r in enumerate(results) if r is None]
+    if missing:
+        raise E.SiameseError(f"aligner returned no result for {len(missing)} file(s), e.g. {missing[0]}")
+    return results  # type: ignore[return-value]
 
 
-def _progress(items: Any, total: int, enabled: bool, desc: str) -> Any:
+def _progress(items: list[str], enabled: bool) -> Any:
     if not enabled:
         return items
     from tqdm.auto import tqdm
 
-    return tqdm(items, total=total, desc=desc, unit="face")
+    return tqdm(items, desc="aligning", unit="face")
 
 
 def load_faces(
@@ -187,8 +212,9 @@ def load_faces(
 ) -> LoadedFaces:
     """Aligned faces of ``paths`` through the on-disk cache (see module doc).
 
-    ``cache_dir`` defaults to ``siamese.paths.cache_dir()``. Files the aligner has to run on are
-    aligned with ``workers`` threads (None or 1: in this thread). Every failure is collected as
+    ``cache_dir`` defaults to ``siamese.paths.cache_dir()``. Cache misses go to
+    ``aligner.align_files(misses, workers=workers, progress=progress)`` (or ``align_file`` one by
+    one for an aligner without it). Every per-file failure is collected as
     ``(path, message)`` and never raised; the faces of the files that worked come back in input
     order with their positions in ``index``. Identical files are aligned once.
     """
@@ -208,7 +234,7 @@ def load_faces(
         if digest in todo:
             todo[digest].append(i)
             continue
-        hit = cache.get(digest)
+        hit = cache.get(digest, path)
         if hit is None:
             todo[digest] = [i]
         else:
@@ -239,7 +265,8 @@ def load_faces(
             faces.append(res)
             index.append(i)
         else:
-            errs.append((paths[i], res.reason if isinstance(res, E.InputFileError) else "not loaded"))
+            reason = res.reason if isinstance(res, E.InputFileError) else "not loaded"
+            errs.append((paths[i], f"{paths[i]}: {reason}"))
     shapes = {f.shape for f in faces}
     if len(shapes) > 1:
         raise E.SiameseError(f"aligner returned faces of different shapes: {sorted(shapes)}")

@@ -241,14 +241,14 @@ def read_lfw_pairs(pairs_file: str | os.PathLike[str], images_root: str | os.Pat
     return PairsSet(paths_a, paths_b, same, folds, names_a, names_b)
 
 
-_TRUE = {"1", "true", "same", "yes"}
-_FALSE = {"0", "false", "different", "no"}
+_TRUE = {"1", "true"}
+_FALSE = {"0", "false"}
 
 
 def read_csv_pairs(csv_file: str | os.PathLike[str], base_dir: str | os.PathLike[str] | None = None) -> PairsSet:
     """Read ``path_a,path_b,same[,fold]`` rows; an optional header row is skipped.
 
-    ``same`` is ``1``/``0`` (also ``true``/``false``, ``same``/``different``); ``fold`` is an int
+    ``same`` is ``1``/``0`` (or ``true``/``false``); ``fold`` is an int
     >= 0 and, if given, must be given on every row (otherwise folds are -1). Relative paths are
     resolved against ``base_dir`` or else the CSV file's folder. Blank rows and rows starting
     with ``#`` are skipped. Bad rows raise InputFileError naming the file and line number.
