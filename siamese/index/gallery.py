@@ -1,0 +1,593 @@
+"""FaceGallery: enrolled identities, their templates (embeddings) and fast search over them.
+
+A gallery is a directory (mode 0700, files 0600)::
+
+    gallery.db    SQLite catalogue: the source of truth (embeddings included), see SQLiteStore
+    index.faiss   search index: a derived cache tagged with the catalogue generation it matches
+    .lock         file lock held by each write (serialises writers across processes)
+
+Crash safety: every write is one SQLite transaction (an identity's templates all land or none);
+the index file is then replaced atomically. If a crash leaves it missing, stale (its tag's
+generation differs from the catalogue's) or unreadable, the next open rebuilds the difference
+from the catalogue (read-write opens also rewrite the file; read-only opens never write).
+
+A gallery is bound to one embedding model by a *fingerprint* string recorded at creation;
+embeddings declared with another fingerprint, or of another dimension, raise ModelMismatchError.
+
+Conventions: embeddings are float32 ``(n, dim)``, L2-normalised (checked, tolerance 1e-3);
+similarity = inner product = cosine similarity, larger is more alike.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import shutil
+import tempfile
+import threading
+import unicodedata
+import uuid
+from collections.abc import Iterable, Iterator, Sequence
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+from filelock import FileLock, Timeout
+
+from siamese.errors import ConfigError, GalleryError, ModelMismatchError
+from siamese.index._fs import FILE_MODE, fsync_dir, remove_stale_temps
+from siamese.index.backend import IndexFileError, SearchBackend
+from siamese.index.registry import get_backend_class
+from siamese.index.sqlite_store import SQLiteStore
+from siamese.index.types import Match, Source
+
+DB_NAME = "gallery.db"
+INDEX_NAME = "index.faiss"
+LOCK_NAME = ".lock"
+MAX_NAME_LENGTH = 256
+NORM_TOLERANCE = 1e-3
+
+SourceLike = Source | str | os.PathLike[str] | None
+
+
+def _check_name(name: Any) -> str:
+    if not isinstance(name, str) or not name.strip():
+        raise GalleryError(f"identity name must be a non-empty string, got {name!r}")
+    if name != name.strip() or len(name) > MAX_NAME_LENGTH:
+        raise GalleryError(f"identity name {name!r}: no leading/trailing spaces, at most {MAX_NAME_LENGTH} chars")
+    if any(unicodedata.category(ch) in ("Cc", "Cf", "Cs") for ch in name):
+        raise GalleryError(f"identity name {name!r} holds control characters")
+    return name
+
+
+def _as_source(item: SourceLike) -> Source | None:
+    if item is None or isinstance(item, Source):
+        return item
+    if isinstance(item, str | os.PathLike):
+        return Source.from_file(item)
+    raise GalleryError(f"a source must be a Source, a path or None, got {type(item).__name__}")
+
+
+class FaceGallery:
+    """Enrolled faces: identities (unique names) owning L2-normalised templates; see module docstring.
+
+    Build with :meth:`create` or :meth:`open`, not the constructor. Thread-safe within a process;
+    several processes may open the same gallery (writes are serialised by a file lock).
+    """
+
+    def __init__(
+        self,
+        directory: Path,
+        store: SQLiteStore,
+        backend: SearchBackend,
+        *,
+        fingerprint: str | None,
+        read_only: bool,
+        lock_timeout: float,
+    ) -> None:
+        self.directory = directory
+        self.read_only = read_only
+        self._store = store
+        self._backend = backend
+        self._meta = store.meta()
+        self.dim = int(self._meta["dim"])
+        self.fingerprint = self._meta["fingerprint"]
+        self.kind = self._meta["index"]
+        self._claimed = fingerprint
+        self._mutex = threading.RLock()
+        self._lock = None if read_only else FileLock(
+            str(directory / LOCK_NAME), timeout=lock_timeout, mode=FILE_MODE, preserve_lock_file=True
+        )
+        self._lock_timeout = lock_timeout
+        self._generation = -1
+        self._batch_depth = 0
+        self._dirty = False
+        self._committed = False
+        self._closed = False
+        self._max_per_identity: int | None = None
+        self.recovered = False  # True when the last open (or refresh) had to repair the index cache
+        self._set_lookup(np.empty(0, np.int64), np.empty(0, np.int64), [])
+
+    # -- construction -------------------------------------------------------------------------
+    @classmethod
+    def create(
+        cls,
+        directory: str | os.PathLike[str],
+        fingerprint: str,
+        dim: int,
+        index: str = "flat",
+        *,
+        lock_timeout: float = 60.0,
+        **opts: Any,
+    ) -> FaceGallery:
+        """Create an empty gallery bound to the model ``fingerprint`` with embeddings of size ``dim``.
+
+        ``index``: ``"flat"`` (exact, default), ``"ivf"`` (opts ``nlist``, ``nprobe``,
+        ``train_size``) or ``"hnsw"`` (opts ``m``, ``ef_construction``, ``ef_search``).
+        The directory must not exist or be empty; it appears complete or not at all.
+        """
+        if not isinstance(fingerprint, str) or not fingerprint:
+            raise ConfigError(f"fingerprint: must be a non-empty string, got {fingerprint!r}")
+        if isinstance(dim, bool) or not isinstance(dim, int | np.integer) or int(dim) <= 0:
+            raise ConfigError(f"dim: must be a positive int, got {dim!r}")
+        backend_cls = get_backend_class(index)
+        try:
+            backend = backend_cls(int(dim), **opts)
+        except (TypeError, ValueError) as exc:
+            raise ConfigError(f"index options for {index!r}: {exc}") from exc
+        target = Path(directory).expanduser()
+        if target.exists() and (not target.is_dir() or any(target.iterdir())):
+            raise GalleryError(f"{target}: already exists and is not an empty directory")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".creating", dir=target.parent))
+        try:
+            os.chmod(staging, 0o700)
+            store = SQLiteStore(staging / DB_NAME, create=True)
+            try:
+                options = {k: v for k, v in backend.get_config().items() if k != "dim"}
+                store.initialize({
+                    "fingerprint": fingerprint, "dim": str(int(dim)), "index": index,
+                    "index_options": json.dumps(options, sort_keys=True), "gallery_id": uuid.uuid4().hex,
+                })
+                meta = store.meta()
+            finally:
+                store.close()
+            backend.save(staging / INDEX_NAME, {"generation": int(meta["generation"]),
+                                                "gallery_id": meta["gallery_id"]})
+            fd = os.open(staging / LOCK_NAME, os.O_WRONLY | os.O_CREAT | os.O_EXCL, FILE_MODE)
+            os.close(fd)
+            fsync_dir(staging)
+            os.rename(staging, target)  # atomic; fails if someone filled ``target`` meanwhile
+            fsync_dir(target.parent)
+        except BaseException as exc:
+            shutil.rmtree(staging, ignore_errors=True)
+            if isinstance(exc, OSError):
+                raise GalleryError(f"{target}: cannot create gallery ({exc})") from exc
+            raise
+        return cls.open(target, fingerprint, lock_timeout=lock_timeout)
+
+    @classmethod
+    def open(
+        cls,
+        directory: str | os.PathLike[str],
+        fingerprint: str | None = None,
+        *,
+        read_only: bool = False,
+        lock_timeout: float = 60.0,
+    ) -> FaceGallery:
+        """Open an existing gallery; GalleryError if missing or corrupt.
+
+        ``fingerprint``: the model the caller will use; ModelMismatchError if the gallery is
+        bound to another one (None: not checked here). ``read_only``: never writes any file.
+        """
+        path = Path(directory).expanduser()
+        if not path.is_dir():
+            raise GalleryError(f"{path}: no gallery here (not a directory)")
+        if not (path / DB_NAME).is_file():
+            raise GalleryError(f"{path}: no gallery here ({DB_NAME} missing)")
+        store = SQLiteStore(path / DB_NAME, read_only=read_only)
+        try:
+            meta = store.meta()
+            if fingerprint is not None and fingerprint != meta["fingerprint"]:
+                raise ModelMismatchError(
+                    f"{path}: gallery is bound to model {meta['fingerprint']!r}, not {fingerprint!r}; "
+                    "re-enrol with this model into a new gallery"
+                )
+            try:
+                options = json.loads(meta.get("index_options") or "{}")
+                backend = get_backend_class(meta["index"])(int(meta["dim"]), **options)
+            except (TypeError, ValueError, ConfigError) as exc:
+                raise GalleryError(f"{path}: bad index settings in catalogue ({exc})") from exc
+            gallery = cls(path, store, backend, fingerprint=fingerprint, read_only=read_only,
+                          lock_timeout=lock_timeout)
+            gallery._load()
+        except BaseException:
+            store.close()
+            raise
+        return gallery
+
+    # -- index cache ----------------------------------------------------------------------------
+    def _tag(self) -> dict[str, Any]:
+        return {"generation": self._generation, "gallery_id": self._meta.get("gallery_id")}
+
+    @contextlib.contextmanager
+    def _locked(self) -> Iterator[None]:
+        if self._lock is None:
+            yield
+            return
+        try:
+            self._lock.acquire()
+        except Timeout as exc:
+            raise GalleryError(
+                f"{self.directory}: locked by another process (waited {self._lock_timeout:g} s)"
+            ) from exc
+        try:
+            yield
+        finally:
+            self._lock.release()
+
+    def _load(self) -> None:
+        """Load the index file, reconcile it with the catalogue, rewrite it if it was not current."""
+        with self._mutex, self._locked():
+            if not self.read_only:
+                remove_stale_temps(self.directory, INDEX_NAME)
+            try:
+                tag = self._backend.load(self.directory / INDEX_NAME)
+            except IndexFileError:
+                tag = None
+                self._backend.reset()
+            if tag is not None and tag.get("gallery_id") != self._meta.get("gallery_id"):
+                tag = None
+                self._backend = type(self._backend).from_config(self._backend.get_config())
+            self.recovered = not self._sync(tag)
+            if self.recovered and not self.read_only:
+                self._persist()
+
+    def _sync(self, tag: dict[str, Any] | None) -> bool:
+        """Make the in-memory index and name lookup match the catalogue (one consistent snapshot).
+
+        Returns True when the index as loaded (described by ``tag``) was already current."""
+        store, backend = self._store, self._backend
+        with store.snapshot():
+            generation = store.generation()
+            _, templates = store.counts()
+            current = tag is not None and tag.get("generation") == generation and backend.size == templates
+            if not current:
+                wanted, held = store.template_ids(), backend.ids()
+                stale = np.setdiff1d(held, wanted, assume_unique=True)
+                missing = np.setdiff1d(wanted, held, assume_unique=True)
+                if len(stale):
+                    backend.remove(stale)
+                if len(missing):
+                    scan_all = len(missing) > len(wanted) // 2
+                    for ids, vectors in store.embeddings(None if scan_all else missing):
+                        if scan_all:
+                            keep = np.isin(ids, missing, assume_unique=True)
+                            ids, vectors = ids[keep], vectors[keep]
+                        backend.add(ids, vectors)
+            ids, owners, names = store.lookup()
+        order = sorted(names)
+        position = {identity: row for row, identity in enumerate(order)}
+        owner_rows = np.array([position[o] for o in owners.tolist()], dtype=np.int64) if len(owners) else owners
+        self._set_lookup(ids, owner_rows, [names[i] for i in order])
+        self._generation = generation
+        return current
+
+    def _set_lookup(self, ids: np.ndarray, owners: np.ndarray, names: list[str | None]) -> None:
+        self._lut_ids, self._lut_owner, self._lut_names = ids, owners, names
+        self._lut_row = {name: row for row, name in enumerate(names) if name is not None}
+        self._max_per_identity = None
+
+    def _refresh(self) -> None:
+        """Catch up with writes made by other processes since our last look."""
+        if self._store.generation() != self._generation:
+            self._sync(None)
+
+    def _persist(self) -> None:
+        self._backend.save(self.directory / INDEX_NAME, self._tag())
+        self._dirty = False
+
+    @contextlib.contextmanager
+    def _writing(self, persist_now: bool = False) -> Iterator[None]:
+        self._check_open()
+        if self.read_only:
+            raise GalleryError(f"{self.directory}: gallery is open read-only")
+        with self._mutex, self._locked():
+            self._refresh()
+            self._committed = False
+            try:
+                yield
+            except BaseException:
+                if self._committed:  # catalogue changed but memory may lag: resync on next use
+                    self._generation = -1
+                raise
+            self._generation = self._store.generation()
+            self._dirty = True
+            if self._batch_depth == 0 or persist_now:
+                self._persist()
+
+    @contextlib.contextmanager
+    def batch(self) -> Iterator[FaceGallery]:
+        """Hold the write lock and defer rewriting the index file to the end of the block.
+
+        Each ``add`` stays its own transaction (crash-safe); use for bulk enrolment. ``remove``
+        still rewrites the index at once so no removed vector lingers in the file.
+        """
+        self._check_open()
+        if self.read_only:
+            raise GalleryError(f"{self.directory}: gallery is open read-only")
+        with self._mutex, self._locked():
+            self._batch_depth += 1
+            try:
+                yield self
+            finally:
+                self._batch_depth -= 1
+                if self._batch_depth == 0 and self._dirty and not self._closed:
+                    self._persist()
+
+    # -- validation -----------------------------------------------------------------------------
+    def _check_open(self) -> None:
+        if self._closed:
+            raise GalleryError(f"{self.directory}: gallery is closed")
+
+    def _check_model(self, fingerprint: str | None) -> None:
+        claimed = fingerprint if fingerprint is not None else self._claimed
+        if claimed is not None and claimed != self.fingerprint:
+            raise ModelMismatchError(
+                f"{self.directory}: gallery is bound to model {self.fingerprint!r}, "
+                f"embeddings come from {claimed!r}"
+            )
+
+    def _vectors(self, embeddings: Any, what: str, allow_empty: bool = False) -> np.ndarray:
+        try:
+            arr = np.asarray(embeddings, dtype=np.float32)
+        except (TypeError, ValueError) as exc:
+            raise GalleryError(f"{what}: not a numeric array ({exc})") from exc
+        if arr.ndim == 1:
+            arr = arr.reshape(1, -1)
+        if arr.ndim != 2:
+            raise GalleryError(f"{what}: expected shape (n, {self.dim}), got {arr.shape}")
+        if arr.shape[1] != self.dim:
+            raise ModelMismatchError(
+                f"{what}: embeddings have dim {arr.shape[1]}, gallery {self.directory} holds dim "
+                f"{self.dim} (model {self.fingerprint!r})"
+            )
+        if not len(arr) and not allow_empty:
+            raise GalleryError(f"{what}: no embeddings given")
+        if not np.isfinite(arr).all():
+            raise GalleryError(f"{what}: embeddings hold NaN or inf")
+        norms = np.linalg.norm(arr, axis=1)
+        if len(arr) and np.abs(norms - 1.0).max() > NORM_TOLERANCE:
+            raise GalleryError(f"{what}: embeddings are not L2-normalised (norms {norms.min():.4f}..{norms.max():.4f})")
+        return np.ascontiguousarray(arr)
+
+    def _entry(self, name: Any, embeddings: Any, sources: Sequence[SourceLike] | None):
+        name = _check_name(name)
+        vectors = self._vectors(embeddings, f"identity {name!r}")
+        if sources is None:
+            items: list[Source | None] = [None] * len(vectors)
+        else:
+            items = [_as_source(s) for s in sources]
+            if len(items) != len(vectors):
+                raise GalleryError(f"identity {name!r}: {len(items)} sources for {len(vectors)} embeddings")
+        return name, vectors, items
+
+    # -- writes ---------------------------------------------------------------------------------
+    def add(
+        self,
+        name: str,
+        embeddings: np.ndarray,
+        sources: Sequence[SourceLike] | None = None,
+        *,
+        fingerprint: str | None = None,
+    ) -> list[int]:
+        """Enrol templates for ``name`` (created if new, else appended) in one transaction.
+
+        ``embeddings``: float32 ``(n, dim)`` L2-normalised; ``sources``: one per template
+        (:class:`Source`, a file path to hash, or None). Returns the new template ids.
+        """
+        return self.add_many([(name, embeddings, sources)], fingerprint=fingerprint)[0]
+
+    def add_many(
+        self,
+        entries: Iterable[tuple[str, np.ndarray] | tuple[str, np.ndarray, Sequence[SourceLike] | None]],
+        *,
+        fingerprint: str | None = None,
+    ) -> list[list[int]]:
+        """Enrol several identities in ONE transaction (all land or none); ids per entry."""
+        self._check_open()
+        self._check_model(fingerprint)
+        checked = [self._entry(e[0], e[1], e[2] if len(e) > 2 else None) for e in entries]
+        if not checked:
+            return []
+        with self._writing():
+            new_ids = self._store.add(checked)
+            self._committed = True
+            all_ids = np.concatenate(new_ids)
+            self._backend.add(all_ids, np.concatenate([vectors for _, vectors, _ in checked]))
+            owners = []
+            for (name, _, _), ids in zip(checked, new_ids, strict=True):
+                row = self._lut_row.get(name)
+                if row is None:
+                    row = len(self._lut_names)
+                    self._lut_names.append(name)
+                    self._lut_row[name] = row
+                owners.append(np.full(len(ids), row, np.int64))
+            self._lut_ids = np.concatenate([self._lut_ids, all_ids])  # new ids exceed all old ones
+            self._lut_owner = np.concatenate([self._lut_owner, *owners])
+            self._max_per_identity = None
+        return [ids.tolist() for ids in new_ids]
+
+    def remove(self, name: str) -> int:
+        """Forget ``name``: its rows, its vectors, and their bytes in every gallery file.
+
+        Returns the number of templates removed; GalleryError if the name is unknown.
+        """
+        name = _check_name(name)
+        with self._writing(persist_now=True):  # even inside batch(): the old file holds the vectors
+            ids = self._store.remove(name)
+            self._committed = True
+            self._backend.remove(ids)
+            keep = ~np.isin(self._lut_ids, ids)
+            self._lut_ids, self._lut_owner = self._lut_ids[keep], self._lut_owner[keep]
+            row = self._lut_row.pop(name, None)
+            if row is not None:
+                self._lut_names[row] = None
+            self._max_per_identity = None
+            self._store.scrub()
+        return len(ids)
+
+    # -- reads ----------------------------------------------------------------------------------
+    def _max_templates(self) -> int:
+        if self._max_per_identity is None:
+            counts = np.bincount(self._lut_owner) if len(self._lut_owner) else np.zeros(1, np.int64)
+            self._max_per_identity = max(1, int(counts.max()))
+        return self._max_per_identity
+
+    def search(
+        self,
+        embeddings: np.ndarray,
+        k: int = 5,
+        *,
+        by: Literal["identity", "template"] = "identity",
+        min_similarity: float | None = None,
+        fingerprint: str | None = None,
+    ) -> list[list[Match]]:
+        """Top-k matches per query row, best first.
+
+        ``by="identity"``: the k best identities, each represented by its best template (exact
+        for the flat index); ``by="template"``: the k best templates, raw. Hits with similarity
+        below ``min_similarity`` are dropped. Returns one list per query row.
+        """
+        self._check_open()
+        self._check_model(fingerprint)
+        if isinstance(k, bool) or not isinstance(k, int | np.integer) or k < 1:
+            raise GalleryError(f"k must be a positive int, got {k!r}")
+        if by not in ("identity", "template"):
+            raise GalleryError(f"by must be 'identity' or 'template', got {by!r}")
+        queries = self._vectors(embeddings, "query", allow_empty=True)
+        with self._mutex:
+            self._refresh()
+            total = self._backend.size
+            if total == 0 or not len(queries):
+                return [[] for _ in range(len(queries))]
+            fetch = min(total, k if by == "template" else k * self._max_templates())
+            sims, ids = self._backend.search(queries, fetch)
+            lut_ids, lut_owner, names = self._lut_ids, self._lut_owner, self._lut_names
+        pos = np.minimum(np.searchsorted(lut_ids, ids), len(lut_ids) - 1)
+        owners = np.where((ids >= 0) & (lut_ids[pos] == ids), lut_owner[pos], -1)
+        floor = -np.inf if min_similarity is None else float(min_similarity)
+        results: list[list[Match]] = []
+        for row_sims, row_ids, row_owners in zip(sims.tolist(), ids.tolist(), owners.tolist(), strict=True):
+            hits: list[Match] = []
+            seen: set[int] = set()
+            for sim, tid, owner in zip(row_sims, row_ids, row_owners, strict=True):
+                if sim < floor:
+                    break
+                if owner < 0 or (by == "identity" and owner in seen):
+                    continue
+                seen.add(owner)
+                hits.append(Match(names[owner], tid, sim, len(hits)))
+                if len(hits) == k:
+                    break
+            results.append(hits)
+        return results
+
+    def templates(self, name: str) -> np.ndarray:
+        """Embeddings enrolled for ``name``, float32 ``(n, dim)``; GalleryError if unknown."""
+        self._check_open()
+        return self._store.templates(_check_name(name))
+
+    def names(self) -> list[str]:
+        """Enrolled identity names, sorted."""
+        self._check_open()
+        return self._store.names()
+
+    def __len__(self) -> int:
+        """Number of enrolled identities."""
+        self._check_open()
+        return self._store.counts()[0]
+
+    def __contains__(self, name: object) -> bool:
+        self._check_open()
+        with self._mutex:
+            self._refresh()
+            return isinstance(name, str) and name in self._lut_row
+
+    def info(self) -> dict[str, Any]:
+        """Counts, dim, index kind and options, fingerprint, generation and file sizes (bytes)."""
+        self._check_open()
+        with self._mutex:
+            self._refresh()
+            identities, templates = self._store.counts()
+            files = {}
+            for entry in sorted(self.directory.iterdir()):
+                if entry.is_file():
+                    files[entry.name] = entry.stat().st_size
+            return {
+                "directory": str(self.directory),
+                "fingerprint": self.fingerprint,
+                "dim": self.dim,
+                "index": self.kind,
+                "index_options": json.loads(self._meta.get("index_options") or "{}"),
+                "identities": identities,
+                "templates": templates,
+                "indexed": self._backend.size,
+                "generation": self._generation,
+                "created": self._meta.get("created"),
+                "schema_version": int(self._meta["schema_version"]),
+                "read_only": self.read_only,
+                "files": files,
+                "bytes": sum(files.values()),
+            }
+
+    def verify(self) -> list[str]:
+        """Cross-check index and catalogue; returns a list of problems (empty when consistent)."""
+        self._check_open()
+        problems: list[str] = []
+        with self._mutex, self._store.snapshot():
+            self._refresh()
+            wanted, held = self._store.template_ids(), self._backend.ids()
+            if not np.array_equal(wanted, held):
+                extra, lost = np.setdiff1d(held, wanted), np.setdiff1d(wanted, held)
+                problems.append(f"index holds {len(extra)} unknown ids, lacks {len(lost)} catalogue ids")
+            if not np.array_equal(wanted, self._lut_ids):
+                problems.append("name lookup out of date")
+            for ids, vectors in self._store.embeddings():
+                stored = self._backend.reconstruct(ids) if not problems else None
+                if stored is not None and not np.array_equal(stored, vectors):
+                    problems.append(f"index vectors differ from catalogue for ids {ids[0]}..{ids[-1]}")
+            identities, _ = self._store.counts()
+            owned = len(set(self._lut_owner.tolist()))
+            if owned != identities:
+                problems.append(f"{identities - owned} identities have no templates")
+        return problems
+
+    @property
+    def backend(self) -> SearchBackend:
+        """The search backend (for benchmarks and tools)."""
+        return self._backend
+
+    # -- lifetime -------------------------------------------------------------------------------
+    def close(self) -> None:
+        with self._mutex:
+            if self._closed:
+                return
+            try:
+                if self._dirty and not self.read_only:
+                    with self._locked():
+                        self._persist()
+            finally:
+                self._closed = True
+                self._store.close()
+
+    def __enter__(self) -> FaceGallery:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        state = "closed" if self._closed else f"{self._backend.size} templates"
+        return f"FaceGallery({str(self.directory)!r}, index={self.kind!r}, {state})"

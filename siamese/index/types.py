@@ -1,0 +1,51 @@
+"""Small value types of the gallery API: search hits and template provenance."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+from dataclasses import dataclass
+
+from siamese.errors import InputFileError
+
+_SHA256 = re.compile(r"[0-9a-f]{64}")
+
+
+@dataclass(frozen=True, slots=True)
+class Match:
+    """One search hit. ``similarity`` is the inner product of the unit query and template vectors
+    (cosine similarity in [-1, 1], larger = more alike); ``rank`` counts from 0, best first."""
+
+    name: str
+    template_id: int
+    similarity: float
+    rank: int
+
+
+@dataclass(frozen=True, slots=True)
+class Source:
+    """Where a template came from: SHA-256 (hex) of the source file's bytes and, optionally, its path."""
+
+    sha256: str | None = None
+    path: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.sha256 is not None and not _SHA256.fullmatch(self.sha256):
+            raise ValueError(f"sha256 must be 64 lowercase hex digits, got {self.sha256!r}")
+
+    @classmethod
+    def from_bytes(cls, data: bytes, path: str | os.PathLike[str] | None = None) -> Source:
+        return cls(hashlib.sha256(data).hexdigest(), None if path is None else os.fspath(path))
+
+    @classmethod
+    def from_file(cls, path: str | os.PathLike[str]) -> Source:
+        """Hash the file's bytes; raises InputFileError if it cannot be read."""
+        digest = hashlib.sha256()
+        try:
+            with open(path, "rb") as handle:
+                for block in iter(lambda: handle.read(1 << 20), b""):
+                    digest.update(block)
+        except OSError as exc:
+            raise InputFileError(path, f"cannot read source file ({exc.strerror or exc})") from exc
+        return cls(digest.hexdigest(), os.fspath(path))
