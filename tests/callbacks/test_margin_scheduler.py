@@ -109,3 +109,25 @@ def test_verbose_prints_the_margin(capsys):
     callback.on_epoch_begin(2)
     assert "Epoch 3: MarginScheduler setting margin to 0.8" in capsys.readouterr().out
     assert callback.current_margin() == pytest.approx(0.8)
+
+
+def test_mirrored_strategy_replicas_see_the_scheduled_margin():
+    import json
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    repo = str(Path(__file__).resolve().parents[2])
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2", CUDA_VISIBLE_DEVICES="")
+    env["PYTHONPATH"] = repo + os.pathsep + env.get("PYTHONPATH", "")
+    helper = Path(__file__).with_name("distributed_margin_check.py")
+    done = subprocess.run([sys.executable, str(helper)], capture_output=True, text=True, env=env,
+                          timeout=300, cwd=repo)
+    assert done.returncode == 0, done.stderr[-3000:]
+    report = json.loads(done.stdout.strip().splitlines()[-1])
+    assert report["replicas"] == 2
+    assert report["margin"] == pytest.approx([0.5, 1.0, 1.5])
+    label, distance = _pairs()
+    assert report["loss"] == pytest.approx([_expected_loss(label, distance, m) for m in (0.5, 1.0, 1.5)],
+                                           rel=1e-5)
