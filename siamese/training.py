@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import os
 import random
+import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -308,7 +309,7 @@ def train(cfg: dict[str, Any], out_dir: str | os.PathLike[str], progress: bool =
 
         val_before = _final_validation(tower, data, distance, t["flip_eval"])
         hist = model.fit(ds, epochs=t["epochs"], steps_per_epoch=t["steps_per_epoch"], callbacks=cbs,
-                         verbose=(1 if progress else 0))
+                         verbose=(0 if not progress else 1 if sys.stdout.isatty() else 2))
         if best.exists():
             model.load_weights(best)
             best.unlink()

@@ -9,6 +9,9 @@ import typer
 from siamese.cli.output import emit, handle_errors
 
 
+SHOWN = ("best_accuracy", "roc_auc", "eer")
+
+
 @handle_errors
 def train(
     config: Path = typer.Argument(..., help="Training config (YAML), e.g. configs/orl-smoke.yaml."),
@@ -35,7 +38,7 @@ def train(
     emit(payload, as_json, lambda p: (
         f"model written to {p['model_dir']} in {p['seconds']} s\n"
         + "\n".join(f"  val {k}: {p['validation_before_training'].get(k, float('nan')):.4f} before training -> "
-                    f"{v:.4f} after" for k, v in p["validation"].items())))
+                    f"{v:.4f} after" for k, v in p["validation"].items() if k in SHOWN)))
 
 
 def register(app: typer.Typer) -> None:
