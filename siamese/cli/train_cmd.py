@@ -8,7 +8,6 @@ import typer
 
 from siamese.cli.output import emit, handle_errors
 
-
 SHOWN = ("best_accuracy", "roc_auc", "eer")
 
 
