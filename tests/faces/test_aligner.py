@@ -1,0 +1,85 @@
+"""FaceAligner: batch alignment with per-file errors, settings keys, pass-through detector."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from siamese.faces import FaceAligner, YuNetDetector, center_crop, read_image
+
+GOOD = ["Aaron_Eckhart/Aaron_Eckhart_0001.jpg", "George_W_Bush/George_W_Bush_0001.jpg"]
+
+
+@pytest.fixture(scope="module")
+def yunet(yunet_model: Path) -> YuNetDetector:
+    return YuNetDetector(model_path=yunet_model)
+
+
+def test_align_files_collects_errors_and_keeps_order(
+    tmp_path: Path, lfw_root: Path, yunet: YuNetDetector, capsys: pytest.CaptureFixture[str]
+) -> None:
+    good = [lfw_root / "lfw-deepfunneled" / name for name in GOOD]
+    empty = tmp_path / "empty.jpg"
+    empty.write_bytes(b"")
+    text = tmp_path / "text.jpg"
+    text.write_text("hello")
+    blank = tmp_path / "blank.png"
+    cv2.imwrite(str(blank), np.full((120, 100, 3), 90, np.uint8))
+    missing = tmp_path / "missing.jpg"
+    paths = [empty, good[0], text, blank, missing, good[1]]
+
+    aligner = FaceAligner(yunet)
+    result = aligner.align_files(paths, workers=2, progress=True)
+
+    assert result.indices == [1, 5]
+    assert result.paths == [str(good[0]), str(good[1])]
+    assert result.faces.shape == (2, 112, 112, 3) and result.faces.dtype == np.uint8
+    for face, path in zip(result.faces, good, strict=True):
+        np.testing.assert_array_equal(face, aligner.align_file(path))
+    assert result.error_indices == [0, 2, 3, 4]
+    assert [e.path for e in result.errors] == [str(p) for p in (empty, text, blank, missing)]
+    for (path, message), reason in zip(
+        result.errors, ["empty file", "not a supported image", "no face", "no such file"], strict=True
+    ):
+        assert message.startswith(f"{path}: ") and reason in message
+    assert "align (yunet)" in capsys.readouterr().err
+
+
+def test_align_files_all_bad_and_quiet(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    bad = tmp_path / "bad.png"
+    bad.write_bytes(b"\x89PNG\r\n\x1a\n garbage")
+    result = FaceAligner("none", size=64).align_files([bad, bad], workers=1, progress=False)
+    assert len(result) == 0 and result.faces.shape == (0, 64, 64, 3)
+    assert len(result.errors) == 2
+    assert capsys.readouterr().err == ""
+
+
+def test_none_detector_center_crops(lfw_root: Path) -> None:
+    path = lfw_root / "lfw-deepfunneled" / GOOD[0]
+    aligned = FaceAligner("none").align_file(path)
+    np.testing.assert_array_equal(aligned, center_crop(read_image(path), 112))
+
+
+def test_settings_key_is_stable_and_complete(yunet: YuNetDetector, yunet_model: Path) -> None:
+    key = FaceAligner(yunet).settings_key()
+    assert key == FaceAligner("yunet", model_path=yunet_model).settings_key()
+    assert key.startswith("faces-v1-yunet-112-")
+    assert str(yunet_model.parent) not in key and "/" not in key
+    others = {
+        FaceAligner(yunet, size=128).settings_key(),
+        FaceAligner("yunet", model_path=yunet_model, score_threshold=0.9).settings_key(),
+        FaceAligner("none").settings_key(),
+        FaceAligner("mtcnn").settings_key(),  # the model is built lazily: cheap
+        FaceAligner("mtcnn", min_face_size=40).settings_key(),
+    }
+    assert key not in others and len(others) == 5
+
+
+def test_bad_arguments(yunet: YuNetDetector) -> None:
+    with pytest.raises(ValueError, match="size"):
+        FaceAligner("none", size=4)
+    with pytest.raises(ValueError, match="detector_kwargs"):
+        FaceAligner(yunet, score_threshold=0.5)
