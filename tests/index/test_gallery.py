@@ -1,0 +1,306 @@
+"""FaceGallery API: create/open, model binding, validation, search vs brute force, recovery, modes."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import sqlite3
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from siamese.errors import ConfigError, GalleryError, InputFileError, ModelMismatchError
+from siamese.index import FaceGallery, Match, Source
+
+DIM = 24
+FP = "model-sha256:abc"
+
+
+def _unit(rng: np.random.Generator, n: int, dim: int = DIM) -> np.ndarray:
+    x = rng.standard_normal((n, dim)).astype(np.float32)
+    return x / np.linalg.norm(x, axis=1, keepdims=True)
+
+
+@pytest.fixture
+def people(rng: np.random.Generator) -> dict[str, np.ndarray]:
+    """12 identities with 1-4 templates each."""
+    return {f"person {i:02d}": _unit(rng, 1 + i % 4) for i in range(12)}
+
+
+@pytest.fixture
+def gallery(tmp_path: Path, people: dict[str, np.ndarray]):
+    g = FaceGallery.create(tmp_path / "g", FP, DIM)
+    with g.batch():
+        for name, emb in people.items():
+            g.add(name, emb, fingerprint=FP)
+    yield g
+    g.close()
+
+
+def _snapshot(directory: Path) -> dict[str, tuple[str, int]]:
+    return {
+        p.name: (hashlib.sha256(p.read_bytes()).hexdigest(), p.stat().st_mtime_ns)
+        for p in sorted(directory.iterdir())
+    }
+
+
+def test_create_layout_and_private_modes(tmp_path: Path) -> None:
+    old = os.umask(0o022)
+    try:
+        g = FaceGallery.create(tmp_path / "deep" / "g", FP, DIM)
+        g.add("a", np.eye(1, DIM, dtype=np.float32))
+        g.close()
+    finally:
+        os.umask(old)
+    directory = tmp_path / "deep" / "g"
+    assert oct(directory.stat().st_mode & 0o777) == "0o700"
+    assert sorted(p.name for p in directory.iterdir()) == [".lock", "gallery.db", "index.faiss"]
+    for p in directory.iterdir():
+        assert oct(p.stat().st_mode & 0o777) == "0o600", p
+    assert [p.name for p in (tmp_path / "deep").iterdir()] == ["g"]  # no staging dir left
+
+
+def test_create_refuses_existing_gallery_and_bad_settings(tmp_path: Path) -> None:
+    FaceGallery.create(tmp_path / "g", FP, DIM).close()
+    with pytest.raises(GalleryError, match="already exists"):
+        FaceGallery.create(tmp_path / "g", FP, DIM)
+    (tmp_path / "empty").mkdir()
+    FaceGallery.create(tmp_path / "empty", FP, DIM).close()  # an empty directory is fine
+    with pytest.raises(ConfigError, match="index"):
+        FaceGallery.create(tmp_path / "x", FP, DIM, index="annoy")
+    with pytest.raises(ConfigError, match="nprobe"):
+        FaceGallery.create(tmp_path / "x", FP, DIM, index="ivf", nprobe=0)
+    with pytest.raises(ConfigError, match="dim"):
+        FaceGallery.create(tmp_path / "x", FP, 0)
+    with pytest.raises(ConfigError, match="fingerprint"):
+        FaceGallery.create(tmp_path / "x", "", DIM)
+    assert not (tmp_path / "x").exists()
+
+
+def test_open_missing_or_corrupt_raises_gallery_error(tmp_path: Path) -> None:
+    with pytest.raises(GalleryError, match="no gallery"):
+        FaceGallery.open(tmp_path / "nope")
+    (tmp_path / "d").mkdir()
+    with pytest.raises(GalleryError, match="gallery.db missing"):
+        FaceGallery.open(tmp_path / "d")
+    (tmp_path / "d" / "gallery.db").write_bytes(b"this is not sqlite" * 100)
+    with pytest.raises(GalleryError, match="gallery.db"):
+        FaceGallery.open(tmp_path / "d")
+    (tmp_path / "e").mkdir()
+    sqlite3.connect(tmp_path / "e" / "gallery.db").execute("CREATE TABLE t(x)").connection.close()
+    with pytest.raises(GalleryError, match="catalogue"):
+        FaceGallery.open(tmp_path / "e")
+
+
+def test_bound_to_one_model(gallery: FaceGallery, people: dict[str, np.ndarray]) -> None:
+    q = people["person 01"][:1]
+    with pytest.raises(ModelMismatchError, match="model-sha256:abc"):
+        gallery.add("x", q, fingerprint="other-model")
+    with pytest.raises(ModelMismatchError, match="other-model"):
+        gallery.search(q, fingerprint="other-model")
+    with pytest.raises(ModelMismatchError, match="dim 8"):
+        gallery.add("x", _unit(np.random.default_rng(0), 2, 8))
+    with pytest.raises(ModelMismatchError, match="dim 8"):
+        gallery.search(_unit(np.random.default_rng(0), 2, 8))
+    with pytest.raises(ModelMismatchError, match="bound to model"):
+        FaceGallery.open(gallery.directory, "other-model")
+    with FaceGallery.open(gallery.directory, FP, read_only=True) as same:
+        assert same.search(q, k=1)[0][0].name == "person 01"
+    assert "x" not in gallery
+
+
+def test_bad_input_is_refused_before_writing(gallery: FaceGallery, rng: np.random.Generator) -> None:
+    before = gallery.info()["generation"]
+    good = _unit(rng, 2)
+    for name in ["", "  ", " lead", "tab\tname", "x" * 300, 7]:
+        with pytest.raises(GalleryError, match="name"):
+            gallery.add(name, good)
+    with pytest.raises(GalleryError, match="not L2-normalised"):
+        gallery.add("y", good * 2)
+    with pytest.raises(GalleryError, match="NaN"):
+        gallery.add("y", np.full((1, DIM), np.nan, np.float32))
+    with pytest.raises(GalleryError, match="no embeddings"):
+        gallery.add("y", np.empty((0, DIM), np.float32))
+    with pytest.raises(GalleryError, match="sources"):
+        gallery.add("y", good, sources=[None])
+    with pytest.raises(InputFileError, match="missing.jpg"):
+        gallery.add("y", good, sources=[None, "/nonexistent/missing.jpg"])
+    with pytest.raises(GalleryError, match="not L2"):  # one bad entry: nothing of the batch lands
+        gallery.add_many([("y1", good), ("y2", good * 3)])
+    with pytest.raises(GalleryError, match="k must"):
+        gallery.search(good, k=0)
+    assert gallery.info()["generation"] == before
+    assert "y" not in gallery and "y1" not in gallery
+
+
+def test_search_against_brute_force(gallery: FaceGallery, people: dict[str, np.ndarray], rng) -> None:
+    names = list(people)
+    db = np.concatenate(list(people.values()))
+    owner = np.concatenate([[n] * len(e) for n, e in people.items()])
+    queries = np.concatenate([_unit(rng, 6), people["person 03"][1:2]])
+    sims = queries @ db.T
+    raw = gallery.search(queries, k=4, by="template")
+    ranked = gallery.search(queries, k=4)
+    for row in range(len(queries)):
+        order = np.argsort(-sims[row], kind="stable")
+        assert [m.name for m in raw[row]] == list(owner[order[:4]])
+        np.testing.assert_allclose([m.similarity for m in raw[row]], sims[row, order[:4]], atol=1e-5)
+        best = {n: sims[row][owner == n].max() for n in names}
+        want = sorted(names, key=lambda n: -best[n])[:4]
+        assert [m.name for m in ranked[row]] == want
+        np.testing.assert_allclose([m.similarity for m in ranked[row]], [best[n] for n in want], atol=1e-5)
+        assert [m.rank for m in ranked[row]] == [0, 1, 2, 3]
+    top = ranked[-1][0]
+    assert top == Match("person 03", top.template_id, top.similarity, 0)
+    assert top.similarity == pytest.approx(1.0, abs=1e-5)
+    np.testing.assert_array_equal(gallery.templates("person 03")[1], people["person 03"][1])
+    thresholded = gallery.search(queries[-1:], k=10, min_similarity=0.99)
+    assert [m.name for m in thresholded[0]] == ["person 03"]
+    assert len(gallery.search(queries[:1], k=100)[0]) == len(people)  # k beyond the gallery size
+    assert gallery.search(np.empty((0, DIM), np.float32)) == []
+
+
+def test_templates_names_info_len(gallery: FaceGallery, people: dict[str, np.ndarray]) -> None:
+    assert gallery.names() == sorted(people)
+    assert len(gallery) == len(people)
+    for name, emb in people.items():
+        np.testing.assert_array_equal(gallery.templates(name), emb)
+    more = np.roll(people["person 00"], 1, axis=1)
+    ids = gallery.add("person 00", more)  # appends to an existing identity
+    assert len(gallery.templates("person 00")) == 2
+    np.testing.assert_array_equal(gallery.templates("person 00")[1:], more)
+    info = gallery.info()
+    assert info["identities"] == len(people)
+    assert info["templates"] == info["indexed"] == sum(len(e) for e in people.values()) + 1
+    assert (info["dim"], info["index"], info["fingerprint"]) == (DIM, "flat", FP)
+    assert set(info["files"]) == {".lock", "gallery.db", "index.faiss"} and info["bytes"] > 0
+    assert ids == [max(ids)] and ids[0] > 0
+    with pytest.raises(GalleryError, match="unknown identity 'nobody'"):
+        gallery.templates("nobody")
+    with pytest.raises(GalleryError, match="unknown identity 'nobody'"):
+        gallery.remove("nobody")
+
+
+def test_remove_forgets_and_ids_are_never_reused(gallery: FaceGallery, people) -> None:
+    first = gallery.search(people["person 05"][:1], k=1, by="template")[0][0]
+    assert gallery.remove("person 05") == len(people["person 05"])
+    assert "person 05" not in gallery.names()
+    hit = gallery.search(people["person 05"][:1], k=len(people))[0]
+    assert "person 05" not in [m.name for m in hit]
+    new = gallery.add("person 05", people["person 05"])
+    assert min(new) > first.template_id
+    assert gallery.verify() == []
+
+
+def test_sources_are_recorded(tmp_path: Path, rng: np.random.Generator) -> None:
+    photo = tmp_path / "photo.jpg"
+    photo.write_bytes(b"\xff\xd8 not really a jpeg")
+    with FaceGallery.create(tmp_path / "g", FP, DIM) as g:
+        g.add("a", _unit(rng, 3), sources=[photo, Source.from_bytes(b"abc"), None])
+    rows = sqlite3.connect(tmp_path / "g" / "gallery.db").execute(
+        "SELECT source_sha256, source_path FROM templates ORDER BY id").fetchall()
+    assert rows == [
+        (hashlib.sha256(photo.read_bytes()).hexdigest(), str(photo)),
+        (hashlib.sha256(b"abc").hexdigest(), None),
+        (None, None),
+    ]
+
+
+def test_read_only_open_never_writes(gallery: FaceGallery, people) -> None:
+    directory = gallery.directory
+    gallery.close()
+    (directory / "index.faiss").unlink()  # even a missing index is rebuilt in memory only
+    before = _snapshot(directory)
+    with FaceGallery.open(directory, FP, read_only=True) as ro:
+        assert ro.recovered
+        assert ro.search(people["person 07"][:1], k=1)[0][0].name == "person 07"
+        assert ro.names() == sorted(people) and ro.info()["templates"] > 0 and ro.verify() == []
+        with pytest.raises(GalleryError, match="read-only"):
+            ro.add("z", people["person 07"])
+        with pytest.raises(GalleryError, match="read-only"):
+            ro.remove("person 07")
+    assert _snapshot(directory) == before
+
+
+@pytest.mark.parametrize("damage", ["missing", "corrupt", "stale", "foreign"])
+def test_index_cache_is_rebuilt_from_catalogue(damage: str, tmp_path: Path, people, rng) -> None:
+    directory = tmp_path / "g"
+    with FaceGallery.create(directory, FP, DIM) as g:
+        g.add("early", _unit(rng, 2))
+    old_index = (directory / "index.faiss").read_bytes()
+    with FaceGallery.open(directory, FP) as g:
+        for name, emb in people.items():
+            g.add(name, emb)
+        g.remove("early")
+    path = directory / "index.faiss"
+    if damage == "missing":
+        path.unlink()
+    elif damage == "corrupt":
+        data = bytearray(path.read_bytes())
+        data[100] ^= 0xFF
+        path.write_bytes(data)
+    elif damage == "stale":  # an older, valid index file: the state before the crash
+        path.write_bytes(old_index)
+    else:  # a valid index from another gallery
+        with FaceGallery.create(tmp_path / "other", FP, DIM) as other:
+            other.add("intruder", _unit(rng, 1))
+        path.write_bytes((tmp_path / "other" / "index.faiss").read_bytes())
+    with FaceGallery.open(directory, FP) as g:
+        assert g.recovered
+        assert g.verify() == []
+        assert g.search(people["person 02"][:1], k=1)[0][0].name == "person 02"
+        assert {m.name for m in g.search(people["person 02"][:1], k=50)[0]} == set(people)
+    with FaceGallery.open(directory, FP) as g:
+        assert not g.recovered  # the repair was written back
+
+
+def test_two_handles_see_each_others_writes(gallery: FaceGallery, people, rng) -> None:
+    other = FaceGallery.open(gallery.directory, FP)
+    try:
+        fresh = _unit(rng, 2)
+        other.add("newcomer", fresh)
+        assert gallery.search(fresh[:1], k=1)[0][0].name == "newcomer"
+        gallery.remove("person 01")
+        assert "person 01" not in [m.name for m in other.search(people["person 01"][:1], k=20)[0]]
+        assert other.verify() == [] and gallery.verify() == []
+    finally:
+        other.close()
+
+
+def test_batch_defers_index_writes_but_not_removal(gallery: FaceGallery, people, rng) -> None:
+    path = gallery.directory / "index.faiss"
+    stamp = path.stat().st_mtime_ns, path.stat().st_ino
+    with gallery.batch():
+        for i in range(3):
+            gallery.add(f"bulk {i}", _unit(rng, 2))
+        assert (path.stat().st_mtime_ns, path.stat().st_ino) == stamp
+        gallery.remove("person 04")
+        assert path.stat().st_ino != stamp[1]
+        stamp = path.stat().st_mtime_ns, path.stat().st_ino
+        gallery.add("bulk 3", _unit(rng, 1))
+    assert path.stat().st_ino != stamp[1]
+    with FaceGallery.open(gallery.directory, FP, read_only=True) as ro:
+        assert not ro.recovered and "bulk 3" in ro
+
+
+@pytest.mark.parametrize("kind", ["ivf", "hnsw"])
+def test_approximate_kinds_work_end_to_end(kind: str, tmp_path: Path, rng: np.random.Generator) -> None:
+    opts = {"nlist": 4, "nprobe": 4, "train_size": 40} if kind == "ivf" else {"ef_search": 128}
+    people = {f"p{i}": _unit(rng, 2) for i in range(40)}
+    with FaceGallery.create(tmp_path / "g", FP, DIM, index=kind, **opts) as g:
+        g.add_many(list(people.items()))
+        g.remove("p3")
+        assert g.info()["index_options"] == {k: v for k, v in g.backend.get_config().items() if k != "dim"}
+    with FaceGallery.open(tmp_path / "g", FP) as g:
+        assert not g.recovered and g.verify() == []
+        for name in ["p0", "p17", "p39"]:
+            assert g.search(people[name][1:], k=1)[0][0].name == name
+        assert "p3" not in {m.name for m in g.search(people["p3"], k=40)[0]}
+
+
+def test_closed_gallery_refuses_work(gallery: FaceGallery) -> None:
+    gallery.close()
+    gallery.close()  # idempotent
+    with pytest.raises(GalleryError, match="closed"):
+        gallery.names()
