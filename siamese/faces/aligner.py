@@ -166,7 +166,8 @@ class FaceAligner:
         """Align many files; a bad file is recorded in ``errors`` and never stops the rest.
 
         Decoding runs on ``workers`` threads (default: CPU count, at most 8; OpenCV releases the
-        GIL); detection runs in the calling thread, in input order. At most ``4 * workers`` decoded
+        GIL); detection runs in the calling thread, in input order, unless the detector is
+        thread-safe (``"none"``), then in the workers as well. At most ``4 * workers`` decoded
         images wait in memory.
         """
         paths = [os.fspath(p) for p in paths]
@@ -174,8 +175,12 @@ class FaceAligner:
         faces: list[np.ndarray] = []
         result = AlignResult(faces=np.empty((0, self.size, self.size, 3), np.uint8))
 
+        # thread-safe detectors align in the workers too; others detect in this thread, in order
+        in_workers = self.detector.thread_safe
+
         def decode(path: str) -> np.ndarray:
-            return read_image(path, self.max_pixels)
+            image = read_image(path, self.max_pixels)
+            return self.align_image(image, source=path) if in_workers else image
 
         def record_error(index: int, path: str, exc: BaseException) -> None:
             unexpected = f"{path}: unexpected {type(exc).__name__}: {exc}"
@@ -204,7 +209,9 @@ class FaceAligner:
                     index, path, future = pending.popleft()
                     refill()
                     try:
-                        face = self.align_image(future.result(), source=path)
+                        face = future.result()
+                        if not in_workers:
+                            face = self.align_image(face, source=path)
                     except SiameseError as exc:
                         if not isinstance(exc, InputFileError):
                             raise  # configuration problems (e.g. detector unavailable) stop the run

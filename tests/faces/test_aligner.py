@@ -48,13 +48,21 @@ def test_align_files_collects_errors_and_keeps_order(
     assert "align (yunet)" in capsys.readouterr().err
 
 
-def test_align_files_all_bad_and_quiet(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_align_files_in_workers_for_none_detector(
+    tmp_path: Path, lfw_root: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The pass-through detector is thread-safe, so the workers align too; order and errors hold."""
     bad = tmp_path / "bad.png"
     bad.write_bytes(b"\x89PNG\r\n\x1a\n garbage")
-    result = FaceAligner("none", size=64).align_files([bad, bad], workers=1, progress=False)
-    assert len(result) == 0 and result.faces.shape == (0, 64, 64, 3)
-    assert len(result.errors) == 2
+    good = lfw_root / "lfw-deepfunneled" / GOOD[0]
+    result = FaceAligner("none", size=64).align_files([bad, good, bad, good], workers=2, progress=False)
+    assert result.indices == [1, 3] and result.error_indices == [0, 2]
+    assert result.faces.shape == (2, 64, 64, 3)
+    np.testing.assert_array_equal(result.faces[0], center_crop(read_image(good), 64))
+    assert all("corrupt PNG" in message or "truncated PNG" in message for _, message in result.errors)
     assert capsys.readouterr().err == ""
+    empty = FaceAligner("none", size=64).align_files([bad], workers=1, progress=False)
+    assert len(empty) == 0 and empty.faces.shape == (0, 64, 64, 3)
 
 
 def test_none_detector_center_crops(lfw_root: Path) -> None:
