@@ -1,0 +1,169 @@
+"""Photos in, decisions out, against a gallery: enroll, verify a claim, identify, remove.
+
+:class:`Recognizer` composes a :class:`siamese.verification.FaceEmbedder` (photos -> embeddings with a model
+directory) with a :class:`siamese.index.FaceGallery` (embeddings -> enrolled identities) and the model's
+calibrated threshold. The ``siamese enroll | verify --claim | identify | gallery`` commands are thin wrappers.
+
+Decisions use the model's distance: the gallery's inner product ``s`` of unit vectors becomes
+``sqrt(2 - 2 s)`` (euclidean), ``2 - 2 s`` (squared) or ``1 - s`` (cosine); accepted when distance <= threshold.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from siamese.errors import GalleryError, InputFileError
+from siamese.index import FaceGallery, Source
+from siamese.model_dir import ModelDir, similarity_to_distance
+from siamese.verification import FaceEmbedder
+
+
+@dataclass
+class EnrollSummary:
+    enrolled: dict[str, int] = field(default_factory=dict)       # name -> templates added
+    skipped: list[dict[str, str]] = field(default_factory=list)  # {"file", "reason"} (or {"identity", "reason"})
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"enrolled": self.enrolled, "templates": sum(self.enrolled.values()), "skipped": self.skipped}
+
+
+@dataclass
+class Candidate:
+    name: str
+    distance: float
+    similarity: float
+    accepted: bool
+
+
+@dataclass
+class IdentifyResult:
+    found: bool
+    name: str | None
+    threshold: float
+    candidates: list[Candidate]
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+class Recognizer:
+    """A model and a gallery bound together. ``threshold`` defaults to the model's calibration."""
+
+    def __init__(self, model: ModelDir | str | os.PathLike[str], gallery: str | os.PathLike[str],
+                 threshold: float | None = None, create: bool = False, index: str = "flat",
+                 **embedder_kwargs: Any) -> None:
+        self.model_dir = model if isinstance(model, ModelDir) else ModelDir(model)
+        self.embedder = FaceEmbedder(self.model_dir, **embedder_kwargs)
+        self.threshold = float(threshold) if threshold is not None else self.model_dir.threshold()
+        self.gallery_dir = Path(gallery).expanduser()
+        self._create = create and not _is_gallery(self.gallery_dir)
+        self._index = index
+        self._gallery: FaceGallery | None = None
+        if not self._create:
+            self._gallery = FaceGallery.open(self.gallery_dir, self.model_dir.fingerprint)
+
+    @property
+    def gallery(self) -> FaceGallery:
+        """The gallery; a new one is created only when the first identity is enrolled (nothing written before)."""
+        if self._gallery is None:
+            if not self._create:
+                raise GalleryError(f"{self.gallery_dir}: no gallery here")
+            self._gallery = FaceGallery.create(self.gallery_dir, self.model_dir.fingerprint,
+                                               self.model_dir.embedding_dim, index=self._index)
+        return self._gallery
+
+    def close(self) -> None:
+        if self._gallery is not None:
+            self._gallery.close()
+
+    def __enter__(self) -> Recognizer:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- enrolment ----------------------------------------------------------------------------------
+    def enroll(self, name: str, images: list[str | os.PathLike[str]], progress: bool = False) -> EnrollSummary:
+        """Enroll one identity from several photos; bad photos are skipped with their reason."""
+        return self.enroll_many({name: list(images)}, progress=progress)
+
+    def enroll_many(self, people: dict[str, list[str | os.PathLike[str]]], progress: bool = False) -> EnrollSummary:
+        """Enroll several identities in ONE gallery transaction (all land or none)."""
+        files = [str(p) for paths in people.values() for p in paths]
+        owner = [name for name, paths in people.items() for _ in paths]
+        embedded = self.embedder.embed_files(files, progress=progress)
+        summary = EnrollSummary()
+        summary.skipped = [{"file": f, "reason": r} for f, r in embedded.errors]
+        rows: dict[str, list[int]] = {}
+        for k, i in enumerate(embedded.index.tolist()):
+            rows.setdefault(owner[i], []).append(k)
+        entries = []
+        for name in people:
+            if name not in rows:
+                summary.skipped.append({"identity": name, "reason": "no usable photo"})
+                continue
+            ks = rows[name]
+            sources = [Source.from_file(files[embedded.index[k]]) for k in ks]
+            entries.append((name, embedded.embeddings[ks], sources))
+        if entries:
+            self.gallery.add_many(entries, fingerprint=self.model_dir.fingerprint)
+            summary.enrolled = {name: len(vectors) for name, vectors, _ in entries}
+        return summary
+
+    # -- decisions ----------------------------------------------------------------------------------
+    def _distance(self, similarity: Any) -> Any:
+        return similarity_to_distance(similarity, self.model_dir.distance)
+
+    def verify(self, image: str | os.PathLike[str], claim: str) -> dict[str, Any]:
+        """Is the person in ``image`` the enrolled ``claim``? Compared with the closest of its templates."""
+        templates = self.gallery.templates(claim)
+        emb = self.embedder.embed_file(image)
+        distance = float(np.min(self._distance(templates @ emb)))
+        return {"same": distance <= self.threshold, "distance": distance, "threshold": self.threshold,
+                "distance_kind": self.model_dir.distance, "claim": claim, "image": str(image)}
+
+    def identify(self, image: str | os.PathLike[str], top_k: int = 5) -> IdentifyResult:
+        """1:N: the ``top_k`` closest identities; found when the closest is within the threshold."""
+        emb = self.embedder.embed_file(image)
+        return self.identify_embeddings(emb[None], top_k)[0]
+
+    def identify_embeddings(self, embeddings: np.ndarray, top_k: int = 5) -> list[IdentifyResult]:
+        out = []
+        for hits in self.gallery.search(embeddings, k=top_k, fingerprint=self.model_dir.fingerprint):
+            cands = []
+            for m in hits:
+                d = float(self._distance(m.similarity))
+                cands.append(Candidate(m.name, d, float(m.similarity), d <= self.threshold))
+            found = bool(cands) and cands[0].accepted
+            out.append(IdentifyResult(found, cands[0].name if found else None, self.threshold, cands))
+        return out
+
+    def remove(self, name: str) -> int:
+        return self.gallery.remove(name)
+
+
+def _is_gallery(path: Path) -> bool:
+    """True when ``path`` holds something (a gallery, or anything FaceGallery.create would refuse)."""
+    return path.exists() and (not path.is_dir() or any(path.iterdir()))
+
+
+def identity_folders(root: str | os.PathLike[str]) -> dict[str, list[str]]:
+    """``root/<identity>/<photos>`` -> {identity: [photo paths]} (sorted; hidden files ignored)."""
+    from siamese.data.readers import IMAGE_SUFFIXES
+
+    root = Path(root)
+    if not root.is_dir():
+        raise InputFileError(root, "not a directory")
+    people: dict[str, list[str]] = {}
+    for d in sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")):
+        files = sorted(str(f) for f in d.iterdir() if f.is_file() and f.suffix.lower() in IMAGE_SUFFIXES)
+        if files:
+            people[d.name] = files
+    if not people:
+        raise GalleryError(f"{root}: no identity folders with photos (expected ROOT/<name>/<photos>)")
+    return people
