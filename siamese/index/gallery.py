@@ -432,8 +432,8 @@ class FaceGallery:
             keep = ~np.isin(self._lut_ids, ids)
             self._lut_ids, self._lut_owner = self._lut_ids[keep], self._lut_owner[keep]
             row = self._lut_row.pop(name, None)
-            if row is not None:
-                self._lut_names[row] = None
+            if row is not None:  # copy on write: a search in another thread may hold the old list
+                self._lut_names = [None if i == row else n for i, n in enumerate(self._lut_names)]
             self._max_per_identity = None
             self._store.scrub()
         return len(ids)
