@@ -479,13 +479,22 @@ class FaceGallery:
         owners = np.where((ids >= 0) & (lut_ids[pos] == ids), lut_owner[pos], -1)
         floor = -np.inf if min_similarity is None else float(min_similarity)
         results: list[list[Match]] = []
-        for row_sims, row_ids, row_owners in zip(sims.tolist(), ids.tolist(), owners.tolist(), strict=True):
+        rows = zip(sims.tolist(), ids.tolist(), owners.tolist(), strict=True)
+        if by == "template":  # hits come sorted, padding (-1) last: the kept hits are a prefix
+            for row_sims, row_ids, row_owners in rows:
+                results.append([
+                    Match(names[o], t, s, r)
+                    for r, (s, t, o) in enumerate(zip(row_sims, row_ids, row_owners, strict=True))
+                    if o >= 0 and s >= floor
+                ])
+            return results
+        for row_sims, row_ids, row_owners in rows:
             hits: list[Match] = []
             seen: set[int] = set()
             for sim, tid, owner in zip(row_sims, row_ids, row_owners, strict=True):
                 if sim < floor:
                     break
-                if owner < 0 or (by == "identity" and owner in seen):
+                if owner < 0 or owner in seen:
                     continue
                 seen.add(owner)
                 hits.append(Match(names[owner], tid, sim, len(hits)))
