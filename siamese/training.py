@@ -92,6 +92,7 @@ def make_aligner(faces_cfg: dict[str, Any]) -> Any:
 def prepare_data(cfg: dict[str, Any], progress: bool = True) -> PreparedData:
     """Read, filter, split and align the training data described by ``cfg['data']`` and ``cfg['faces']``."""
     from siamese import data as sdata
+    from siamese.verification import unpack_faces
 
     dcfg = cfg["data"]
     root = paths.data_root(dcfg["root"])
@@ -113,13 +114,16 @@ def prepare_data(cfg: dict[str, Any], progress: bool = True) -> PreparedData:
     train_set, val_set = sdata.split_identities(dataset, val_fraction=dcfg["val_fraction"], seed=cfg["seed"])
 
     aligner = make_aligner(cfg["faces"])
-    cache = None if cfg["faces"]["cache"] else False
 
     def load(ds: Any) -> tuple[np.ndarray, np.ndarray, int]:
-        loaded = sdata.load_faces(ds.paths, aligner, cache_dir=cache, progress=progress)
-        for path, message in loaded.errors[:5]:
-            log.warning("skipped %s: %s", path, message)
-        return loaded.faces, np.asarray(ds.labels)[loaded.index], len(loaded.errors)
+        if cfg["faces"]["cache"]:
+            loaded: Any = sdata.load_faces(ds.paths, aligner, progress=progress)
+        else:
+            loaded = aligner.align_files(ds.paths, progress=progress)
+        faces, index, errors = unpack_faces(loaded)
+        for path, reason in errors[:5]:
+            log.warning("skipped %s: %s", path, reason)
+        return faces, np.asarray(ds.labels)[index], len(errors)
 
     train_faces, train_labels, train_err = load(train_set)
     val_faces, val_labels, val_err = load(val_set)

@@ -59,16 +59,23 @@ class FaceEmbedder:
     def embed_files(self, paths: list[str], progress: bool = True) -> EmbeddedFiles:
         """Many photos; a bad file is reported in ``errors`` and never stops the rest."""
         result = self.aligner.align_files(paths, progress=progress)
-        faces, index, errors = _unpack_align_result(result, len(paths))
+        faces, index, errors = unpack_faces(result)
         dim = self.model_dir.embedding_dim
         emb = self.embed_faces(faces) if len(faces) else np.zeros((0, dim), np.float32)
         return EmbeddedFiles(emb, index, errors)
 
 
-def _unpack_align_result(result: Any, n: int) -> tuple[np.ndarray, np.ndarray, list[tuple[str, str]]]:
+def unpack_faces(result: Any) -> tuple[np.ndarray, np.ndarray, list[tuple[str, str]]]:
+    """(faces, positions in the input, [(path, reason)]) from a FaceAligner.align_files result or a
+    siamese.data.load_faces result. Reasons lose the ``"<path>: "`` prefix their messages carry."""
     faces = np.asarray(result.faces)
-    index = np.asarray(result.index, dtype=np.int64)
-    errors = [(str(p), str(m)) for p, m in result.errors]
+    index = np.asarray(result.indices if hasattr(result, "indices") else result.index,
+                       dtype=np.int64)
+    errors = []
+    for path, message in result.errors:
+        path, message = str(path), str(message)
+        prefix = f"{path}: "
+        errors.append((path, message[len(prefix):] if message.startswith(prefix) else message))
     return faces, index, errors
 
 

@@ -117,10 +117,9 @@ def export(
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:
     """Export the embedding model for serving; with --pairs, print its accuracy next to the Keras model's."""
-    import numpy as np
 
     from siamese.export import ExportedEmbedder, export_model
-    from siamese.verification import FaceEmbedder, load_pairs
+    from siamese.verification import FaceEmbedder, load_pairs, unpack_faces
 
     md = _model_dir(model)
     embedder = FaceEmbedder(md)
@@ -133,8 +132,7 @@ def export(
             files = sorted(set(map(str, pairs_set.paths_a)))
         else:
             files = []
-        res = embedder.aligner.align_files(files[:200], progress=not as_json)
-        reps = np.asarray(res.faces)
+        reps = unpack_faces(embedder.aligner.align_files(files[:200], progress=not as_json))[0]
     path = export_model(md, fmt, out, quantize=quantize, representative=reps)
     payload: dict[str, Any] = {"export": str(path), "format": fmt, "quantize": quantize}
     if pairs_set is not None:
@@ -148,16 +146,16 @@ def _compare(embedder: Any, exported: Any, pairs_set: Any, progress: bool) -> di
 
     from siamese.evaluation import best_threshold
     from siamese.model_dir import pairwise_distance_np
+    from siamese.verification import unpack_faces
 
     unique = sorted(set(map(str, pairs_set.paths_a)) | set(map(str, pairs_set.paths_b)))
-    res = embedder.aligner.align_files(unique, progress=progress)
-    pos = {unique[i]: k for k, i in enumerate(np.asarray(res.index))}
+    faces, index, _ = unpack_faces(embedder.aligner.align_files(unique, progress=progress))
+    pos = {unique[i]: k for k, i in enumerate(index)}
     keep = [i for i, (a, b) in enumerate(zip(pairs_set.paths_a, pairs_set.paths_b, strict=True))
             if str(a) in pos and str(b) in pos]
     ia = np.array([pos[str(pairs_set.paths_a[i])] for i in keep])
     ib = np.array([pos[str(pairs_set.paths_b[i])] for i in keep])
     same = np.asarray(pairs_set.same)[keep]
-    faces = np.asarray(res.faces)
     out = {}
     for name, emb in (("keras", embedder.embed_faces(faces)), ("exported", exported(faces))):
         d = pairwise_distance_np(emb[ia], emb[ib], embedder.model_dir.distance)
