@@ -41,18 +41,19 @@ DEFAULTS: dict[str, Any] = {
         "tower_args": {},          # extra keyword arguments of the tower builder (width, depth, dropout...)
     },
     "loss": {
-        "name": "contrastive",     # contrastive | triplet_semihard | triplet_hard
+        "name": "contrastive",     # contrastive (twin model, pairs) | batch_contrastive | triplet_semihard |
+                                   # triplet_hard (tower on P x K batches)
         "margin": 1.0,
         "margin_schedule": None,   # e.g. {name: linear_warmup, start: 0.5, end: 1.0, warmup_epochs: 3}
         "soft": False,             # triplet_hard only
-        "distance_metric": "L2",   # triplet losses: L2 | squared-L2 | angular
+        "distance_metric": "L2",   # batch/triplet losses: L2 | squared-L2 | angular
     },
     "train": {
         "epochs": 10,
         "steps_per_epoch": 100,
         "batch_size": 64,          # pairs per batch (contrastive)
         "genuine_fraction": 0.5,   # contrastive: share of genuine pairs in a batch
-        "pk": {"P": 16, "K": 4},   # triplet losses: P identities x K images per batch
+        "pk": {"P": 16, "K": 4},   # batch/triplet losses: P identities x K images per batch
         "optimizer": {"name": "adam", "learning_rate": 1e-3, "weight_decay": 0.0},
         "lr_schedule": {"name": "constant", "warmup_epochs": 0},   # constant | cosine (with linear warm-up)
         "augment": {"flip": True, "affine": 0.05, "color": 0.1},
@@ -71,7 +72,7 @@ CHOICES: dict[str, tuple[Any, ...]] = {
     "faces.detector": ("mtcnn", "yunet", "none"),
     "model.tower": ("small_cnn", "iresnet"),
     "model.distance": ("euclidean", "squared_euclidean", "cosine"),
-    "loss.name": ("contrastive", "triplet_semihard", "triplet_hard"),
+    "loss.name": ("contrastive", "batch_contrastive", "triplet_semihard", "triplet_hard"),
     "loss.distance_metric": ("L2", "squared-L2", "angular"),
     "train.optimizer.name": ("adam", "adamw", "sgd"),
     "train.lr_schedule.name": ("constant", "cosine"),

@@ -198,6 +198,8 @@ def _loss(cfg: dict[str, Any]) -> Any:
     lc = cfg["loss"]
     if lc["name"] == "contrastive":
         return losses.ContrastiveLoss(margin=float(lc["margin"]))
+    if lc["name"] == "batch_contrastive":
+        return losses.BatchContrastiveLoss(margin=float(lc["margin"]), distance_metric=lc["distance_metric"])
     if lc["name"] == "triplet_semihard":
         return losses.TripletSemiHardLoss(margin=float(lc["margin"]), distance_metric=lc["distance_metric"])
     return losses.TripletHardLoss(margin=float(lc["margin"]), soft=bool(lc["soft"]),

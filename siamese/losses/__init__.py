@@ -2,6 +2,8 @@
 
 * :func:`contrastive_loss` / :class:`ContrastiveLoss` - on predicted **distances** of pairs,
   ``y_true`` 1 = same identity.
+* :func:`batch_contrastive_loss` / :class:`BatchContrastiveLoss` - the contrastive term over every pair of an
+  identity-labelled batch, ``loss(labels, embeddings)``.
 * :func:`triplet_semihard_loss` / :class:`TripletSemiHardLoss`,
   :func:`triplet_hard_loss` / :class:`TripletHardLoss` - on embeddings of identity-labelled
   batches, ``loss(labels, embeddings)``.
@@ -14,6 +16,7 @@ from __future__ import annotations
 
 from siamese.errors import ConfigError
 from siamese.losses.base import MarginLoss, margin_variable
+from siamese.losses.batch_contrastive import BatchContrastiveLoss, batch_contrastive_loss
 from siamese.losses.contrastive import ContrastiveLoss, contrastive_loss
 from siamese.losses.mining import (
     hardest_negatives,
@@ -34,6 +37,7 @@ LOSSES: dict[str, type[MarginLoss]] = {
     "contrastive": ContrastiveLoss,
     "triplet_semihard": TripletSemiHardLoss,
     "triplet_hard": TripletHardLoss,
+    "batch_contrastive": BatchContrastiveLoss,
 }
 
 
@@ -49,10 +53,12 @@ def get(name: str | type[MarginLoss]) -> type[MarginLoss]:
 
 __all__ = [
     "LOSSES",
+    "BatchContrastiveLoss",
     "ContrastiveLoss",
     "MarginLoss",
     "TripletHardLoss",
     "TripletSemiHardLoss",
+    "batch_contrastive_loss",
     "contrastive_loss",
     "get",
     "hardest_negatives",
