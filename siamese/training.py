@@ -271,7 +271,8 @@ def train(cfg: dict[str, Any], out_dir: str | os.PathLike[str], progress: bool =
     lc = cfg["loss"]
     distance = cfg["model"]["distance"]
     aug = t["augment"]
-    augment = sdata.make_augmentation(flip=aug["flip"], affine=aug["affine"], color=aug["color"], seed=cfg["seed"])
+    augment = sdata.make_augmentation(flip=aug["flip"], affine=aug["affine"], color=aug["color"], seed=cfg["seed"],
+                                      shift=aug["shift"])
     try:
         strategy = get_strategy()
         with strategy.scope():
