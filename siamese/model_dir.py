@@ -17,11 +17,15 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
+from siamese._files import atomic_write_text
 from siamese.errors import ModelError
+
+__all__ = ["CALIBRATION_FILE", "CARD_FILE", "CONFIG_FILE", "DISTANCE_RANGE", "EMBEDDING_FILE", "HISTORY_FILE",
+           "ModelDir", "atomic_write_text", "pairwise_distance_np", "similarity_to_distance", "weights_fingerprint",
+           "write_model_dir"]
 
 EMBEDDING_FILE = "embedding.keras"
 CARD_FILE = "model.json"
@@ -31,23 +35,6 @@ HISTORY_FILE = "history.json"
 
 # Range of each distance between L2-normalised embeddings: used for metric histograms.
 DISTANCE_RANGE = {"euclidean": 2.0, "squared_euclidean": 4.0, "cosine": 2.0}
-
-
-def atomic_write_text(path: str | os.PathLike[str], text: str, mode: int = 0o644) -> None:
-    """Write ``text`` to ``path`` via a temporary file in the same folder, fsync and rename."""
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        os.chmod(tmp, mode)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
 
 
 def weights_fingerprint(model: Any) -> str:

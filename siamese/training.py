@@ -315,7 +315,7 @@ def train(cfg: dict[str, Any], out_dir: str | os.PathLike[str], progress: bool =
             cbs.append(_grad_norm_logger(model, loss, ds, out / "logs" / "grad_norms"))
 
         val_before = _final_validation(tower, data, distance, t["flip_eval"])
-        hist = model.fit(ds, epochs=t["epochs"], steps_per_epoch=t["steps_per_epoch"], callbacks=cbs,
+        hist = model.fit(ds, epochs=t["epochs"], steps_per_epoch=t["steps_per_epoch"], callbacks=cbs, shuffle=False,
                          verbose=(0 if not progress else 1 if sys.stdout.isatty() else 2))
         if best.exists():
             model.load_weights(best)

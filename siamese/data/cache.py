@@ -17,11 +17,9 @@ copied file hits, an edited file misses, and other aligner settings never share 
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
 import os
-import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,6 +30,7 @@ import numpy as np
 
 from siamese import errors as E
 from siamese import paths as siamese_paths
+from siamese._files import atomic_write_bytes, file_sha256
 from siamese.data.readers import PairsSet
 
 #: Errors that are a function of (file content, aligner settings) and so may be cached.
@@ -74,28 +73,10 @@ def settings_hash(aligner: Aligner) -> str:
     return hashlib.sha256(aligner.settings_key().encode("utf-8")).hexdigest()[:16]
 
 
-def file_sha256(path: str | os.PathLike[str]) -> str:
-    """sha256 hex digest of a file's bytes (raises OSError if unreadable)."""
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
-
-
 def _atomic_write(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` via a 0600 temporary file in the same folder and ``os.replace``."""
+    """Write ``data`` to ``path`` crash-safely as a 0600 file, in a 0700 folder."""
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=path.suffix)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        os.chmod(tmp, 0o600)
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
+    atomic_write_bytes(path, data, mode=0o600)
 
 
 class FaceCache:

@@ -8,7 +8,6 @@ first, i.e. the *image-left* eye, so its five points are already in ArcFace temp
 
 from __future__ import annotations
 
-import hashlib
 import os
 import tempfile
 import threading
@@ -20,6 +19,7 @@ import cv2
 import numpy as np
 from filelock import FileLock
 
+from siamese._files import file_sha256
 from siamese.errors import DetectorUnavailableError
 from siamese.faces.detector import Detection, FaceDetector, check_rgb
 from siamese.paths import cache_dir
@@ -33,14 +33,6 @@ YUNET_URL = (
 )
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def _fetch(url: str, out: BinaryIO) -> None:
     """Copy the resource at ``url`` (https or file) into ``out``. Tests replace this function."""
     with urllib.request.urlopen(url, timeout=60) as response:  # noqa: S310 - fixed or user URL
@@ -51,7 +43,7 @@ def _fetch(url: str, out: BinaryIO) -> None:
 def _verify(path: Path) -> None:
     if not path.is_file():
         raise DetectorUnavailableError(f"yunet: model file {path} not found")
-    actual = _sha256(path)
+    actual = file_sha256(path)
     if actual != YUNET_SHA256:
         raise DetectorUnavailableError(
             f"yunet: model file {path} has sha256 {actual}, expected {YUNET_SHA256}"
@@ -62,7 +54,7 @@ def download_yunet(dest: Path, url: str = YUNET_URL) -> Path:
     """Download the model to ``dest`` once: temp file in the same folder, verify, rename."""
     dest.parent.mkdir(parents=True, exist_ok=True)
     with FileLock(str(dest) + ".lock"):
-        if dest.is_file() and _sha256(dest) == YUNET_SHA256:
+        if dest.is_file() and file_sha256(dest) == YUNET_SHA256:
             return dest
         fd, tmp_name = tempfile.mkstemp(prefix=dest.name + ".", suffix=".part", dir=dest.parent)
         tmp = Path(tmp_name)
@@ -71,7 +63,7 @@ def download_yunet(dest: Path, url: str = YUNET_URL) -> Path:
                 _fetch(url, handle)
                 handle.flush()
                 os.fsync(handle.fileno())
-            actual = _sha256(tmp)
+            actual = file_sha256(tmp)
             if actual != YUNET_SHA256:
                 raise DetectorUnavailableError(
                     f"yunet: download from {url} has sha256 {actual}, expected {YUNET_SHA256}"

@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import contextlib
 import os
-import tempfile
-from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO
 
+from siamese._files import TMP_SUFFIX, fsync_dir
+from siamese._files import atomic_writer as _atomic_writer
+
+__all__ = ["DIR_MODE", "FILE_MODE", "TMP_SUFFIX", "atomic_writer", "create_private_file", "fsync_dir",
+           "make_private_dir", "remove_stale_temps"]
+
 FILE_MODE = 0o600
 DIR_MODE = 0o700
-TMP_SUFFIX = ".tmp"
 
 
 def make_private_dir(path: Path) -> None:
@@ -31,35 +34,13 @@ def create_private_file(path: Path) -> None:
         os.close(fd)
 
 
-def fsync_dir(path: Path) -> None:
-    """fsync a directory so that a rename / create / unlink in it is durable."""
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-@contextlib.contextmanager
-def atomic_writer(path: Path) -> Iterator[BinaryIO]:
-    """Write ``path`` all-or-nothing: temp file (0600) in the same dir, fsync, ``os.replace``, fsync dir.
+def atomic_writer(path: Path) -> contextlib.AbstractContextManager[BinaryIO]:
+    """Write ``path`` all-or-nothing with mode 0600 (see :func:`siamese._files.atomic_writer`).
 
     A crash at any moment leaves either the old file or the new one (plus, at worst, a stray
     ``*.tmp`` file that :func:`remove_stale_temps` cleans up).
     """
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=TMP_SUFFIX, dir=path.parent)
-    try:
-        os.fchmod(fd, FILE_MODE)
-        with os.fdopen(fd, "wb") as handle:
-            yield handle
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
-    fsync_dir(path.parent)
+    return _atomic_writer(path, FILE_MODE)
 
 
 def remove_stale_temps(directory: Path, name: str) -> None:
