@@ -4,6 +4,7 @@ it needs a model, so ``siamese --help`` and the gallery listing start fast."""
 from __future__ import annotations
 
 import os
+import sys
 
 import typer
 
@@ -38,8 +39,16 @@ model_cmds.register(app)
 gallery_cmd.register(app)
 
 
+# commands that load a model or train: TensorFlow is imported up front, quietly (see siamese/_quiet.py)
+NEEDS_TENSORFLOW = {"train", "evaluate", "calibrate", "export", "verify", "identify", "enroll"}
+
+
 def main() -> None:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    if NEEDS_TENSORFLOW & set(sys.argv[1:2]) and not {"--help", "-h"} & set(sys.argv):
+        from siamese._quiet import import_tensorflow_quietly
+
+        import_tensorflow_quietly()
     app()
 
 
