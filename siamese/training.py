@@ -323,6 +323,7 @@ def train(cfg: dict[str, Any], out_dir: str | os.PathLike[str], progress: bool =
     finally:
         if debug:
             tf.config.run_functions_eagerly(False)
+            tf.debugging.disable_check_numerics()
     keras.mixed_precision.set_global_policy("float32")
 
     history = {k: [float(x) for x in v] for k, v in hist.history.items()}

@@ -59,3 +59,14 @@ def test_tensorboard_logs_margin_lr_and_gradient_norms(data_root: Path, tmp_path
     epoch = EventAccumulator(str(logs / "train")).Reload()
     scalars = set(epoch.Tags()["tensors"]) | set(epoch.Tags()["scalars"])
     assert {"epoch_margin", "epoch_lr"} <= scalars, scalars
+
+
+def test_debug_mode_runs_eagerly_with_numeric_checks(data_root: Path, tmp_path: Path) -> None:
+    import tensorflow as tf
+
+    cfg = load_config(REPO / "configs" / "orl-smoke.yaml", [
+        "train.epochs=1", "train.steps_per_epoch=2", "data.val_pairs=60", f"data.root={data_root}",
+    ])
+    result = train(cfg, tmp_path / "m", progress=False, debug=True)
+    assert np.isfinite(result.history["loss"][0])
+    assert not tf.config.functions_run_eagerly()  # restored for whatever runs next in the process

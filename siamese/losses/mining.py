@@ -67,7 +67,10 @@ def semihard_negatives(pdist: Any, negatives: Any) -> Any:
     anchor's negative distances are sorted once and every ``d(a, p)`` is located by binary search.
     """
     is_negative = ops.greater(negatives, 0.0)
-    sorted_negatives = ops.sort(ops.where(is_negative, pdist, float("inf")), axis=-1)  # others last
+    # non-negatives get a finite sentinel above every distance of the row, so they sort last and are never
+    # counted by the binary search (a finite value keeps --debug's numeric checks quiet, unlike +inf)
+    sentinel = ops.max(pdist, axis=-1, keepdims=True) + 1.0
+    sorted_negatives = ops.sort(ops.where(is_negative, pdist, sentinel), axis=-1)  # others last
     rank = upper_bound(sorted_negatives, pdist)  # [a, p]: negatives of a with d(a, n) <= d(a, p)
     has_outside = ops.less(ops.cast(rank, "float32"), ops.sum(negatives, axis=-1, keepdims=True))
     index = ops.minimum(rank, ops.shape(pdist)[-1] - 1)
