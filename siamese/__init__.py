@@ -19,7 +19,8 @@ __version__ = "0.1.0"
 
 _SUBMODULES = {
     "layers", "losses", "metrics", "callbacks", "models", "faces", "data", "index",
-    "errors", "paths", "config", "training", "evaluation", "verification", "export",
+    "errors", "paths", "config", "training", "evaluation", "verification", "export", "recognition",
+    "model_dir", "embedding",
 }
 
 
