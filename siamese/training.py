@@ -218,33 +218,6 @@ def verification_metrics(distance: str) -> list[Any]:
             metrics.VerificationAUC(name="auc", max_distance=rng)]
 
 
-def _pair_validation_callback(data: PreparedData, distance: str, flip: bool) -> Any:
-    import keras
-
-    from siamese.embedding import embed_faces
-    from siamese.model_dir import pairwise_distance_np
-
-    class PairValidation(keras.callbacks.Callback):
-        """Each epoch: embed the validation faces with the tower, score the fixed validation pairs with the
-        project's verification metrics, and add ``val_accuracy``, ``val_eer``, ``val_tar``, ``val_auc``."""
-
-        def __init__(self, tower: Any) -> None:
-            super().__init__()
-            self.tower = tower
-            self.metrics = verification_metrics(distance)
-
-        def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
-            emb = embed_faces(self.tower, data.val_faces, flip=flip)
-            d = pairwise_distance_np(emb[data.val_a], emb[data.val_b], distance)
-            for m in self.metrics:
-                m.reset_state()
-                m.update_state(data.val_same.astype(np.float32), d.astype(np.float32))
-                if logs is not None:
-                    logs[f"val_{m.name}"] = float(m.result())
-
-    return PairValidation
-
-
 def train(cfg: dict[str, Any], out_dir: str | os.PathLike[str], progress: bool = True, debug: bool = False,
           data: PreparedData | None = None) -> TrainResult:
     """Train the model described by ``cfg`` (validated) and write ``out_dir``. Returns history and metrics."""
@@ -291,13 +264,14 @@ def train(cfg: dict[str, Any], out_dir: str | os.PathLike[str], progress: bool =
                 ds = sdata.pk_dataset(data.train_faces, data.train_labels, P=t["pk"]["P"], K=t["pk"]["K"],
                                       seed=cfg["seed"], augment=augment)
 
-        cbs: list[Any] = [_pair_validation_callback(data, distance, t["flip_eval"])(tower)]
+        cbs: list[Any] = [scallbacks.PairValidation(tower, data.val_faces, data.val_a, data.val_b, data.val_same,
+                                                    distance, verification_metrics(distance), flip=t["flip_eval"])]
         if lc["margin_schedule"] is not None:
             if lc["name"] != "contrastive" and not hasattr(loss, "margin"):
                 raise ConfigError("loss.margin_schedule: this loss has no margin variable")
             cbs.append(scallbacks.MarginScheduler(scallbacks.schedules.get(lc["margin_schedule"]),
                                                   margin=getattr(loss, "margin", None)))
-        cbs.append(_LearningRateLogger())
+        cbs.append(scallbacks.LearningRateLogger())
         cbs.append(keras.callbacks.TerminateOnNaN())
         monitor = t["monitor"]
         mode = "min" if monitor == "val_eer" else "max"
@@ -312,9 +286,10 @@ def train(cfg: dict[str, Any], out_dir: str | os.PathLike[str], progress: bool =
             cbs.append(keras.callbacks.TensorBoard(
                 log_dir=str(out / "logs"), profile_batch=tuple(t["profile_batches"]) if t["profile_batches"] else 0))
         if t["grad_norms"]:
-            cbs.append(_grad_norm_logger(model, loss, ds, out / "logs" / "grad_norms"))
+            x, y = next(iter(ds))
+            cbs.append(scallbacks.GradientNormLogger(loss, x, y, out / "logs" / "grad_norms"))
 
-        val_before = _final_validation(tower, data, distance, t["flip_eval"])
+        val_before = _validation_figures(_validation_distances(tower, data, distance, t["flip_eval"]), data)
         hist = model.fit(ds, epochs=t["epochs"], steps_per_epoch=t["steps_per_epoch"], callbacks=cbs, shuffle=False,
                          verbose=(0 if not progress else 1 if sys.stdout.isatty() else 2))
         if best.exists():
@@ -327,7 +302,8 @@ def train(cfg: dict[str, Any], out_dir: str | os.PathLike[str], progress: bool =
     keras.mixed_precision.set_global_policy("float32")
 
     history = {k: [float(x) for x in v] for k, v in hist.history.items()}
-    val_metrics = _final_validation(tower, data, distance, t["flip_eval"])
+    val_d = _validation_distances(tower, data, distance, t["flip_eval"])
+    val_metrics = _validation_figures(val_d, data)
     card = {
         "format": "siamese-model/1",
         "input_size": cfg["faces"]["size"],
@@ -349,80 +325,38 @@ def train(cfg: dict[str, Any], out_dir: str | os.PathLike[str], progress: bool =
 
     card["siamese_version"] = __version__
     write_model_dir(out, tower, card, config_text=dump_config(cfg), history=history)
-    _calibrate_on_validation(out, tower, data, distance, t["flip_eval"])
+    _calibrate_on_validation(out, val_d, data, distance)
     return TrainResult(out, history, val_metrics, time.time() - start, val_before)
 
 
-def _final_validation(tower: Any, data: PreparedData, distance: str, flip: bool) -> dict[str, float]:
+def _validation_distances(tower: Any, data: PreparedData, distance: str, flip: bool) -> np.ndarray:
+    """Distances of the fixed validation pairs under ``tower``."""
     from siamese.embedding import embed_faces
-    from siamese.evaluation import verification_metrics as vm
     from siamese.model_dir import pairwise_distance_np
 
     emb = embed_faces(tower, data.val_faces, flip=flip)
-    d = pairwise_distance_np(emb[data.val_a], emb[data.val_b], distance)
+    return pairwise_distance_np(emb[data.val_a], emb[data.val_b], distance)
+
+
+def _validation_figures(d: np.ndarray, data: PreparedData) -> dict[str, float]:
+    from siamese.evaluation import verification_metrics as vm
+
     m = vm(d, data.val_same)
     return {k: float(v) for k, v in m.items() if isinstance(v, int | float | np.floating)}
 
 
-def _calibrate_on_validation(out: Path, tower: Any, data: PreparedData, distance: str, flip: bool) -> None:
-    """Default threshold: FAR 1e-3 on the validation pairs (overridden by 'siamese calibrate')."""
-    from siamese.embedding import embed_faces
-    from siamese.evaluation import calibrate_threshold
-    from siamese.model_dir import CALIBRATION_FILE, pairwise_distance_np
-
-    emb = embed_faces(tower, data.val_faces, flip=flip)
-    d = pairwise_distance_np(emb[data.val_a], emb[data.val_b], distance)
+def _calibrate_on_validation(out: Path, d: np.ndarray, data: PreparedData, distance: str) -> None:
+    """Default threshold from the validation pairs (overridden by 'siamese calibrate'): FAR 1e-3 when there are
+    at least 1000 impostor pairs to resolve it, else FAR 1e-2."""
     import warnings
 
+    from siamese.evaluation import calibrate_threshold
+    from siamese.model_dir import CALIBRATION_FILE
+
     n_impostor = int((data.val_same == 0).sum())
-    far = 1e-3 if n_impostor >= 1000 else 1e-2  # FAR 1e-3 cannot be resolved on fewer than 1000 impostor pairs
+    far = 1e-3 if n_impostor >= 1000 else 1e-2
     with warnings.catch_warnings():  # an unresolvable FAR is recorded in the file (resolved: false)
         warnings.simplefilter("ignore", UserWarning)
         cal = calibrate_threshold(d, data.val_same, far=far, meta={
             "source": "validation pairs of the training identities (siamese train)", "distance": distance})
     cal.save(out / CALIBRATION_FILE)
-
-
-def _learning_rate(model: Any) -> float:
-    opt = model.optimizer
-    lr = opt.learning_rate
-    return float(lr.numpy() if hasattr(lr, "numpy") else lr)
-
-
-def _grad_norm_logger(model: Any, loss: Any, ds: Any, log_dir: Path) -> Any:
-    import keras
-    import tensorflow as tf
-
-    x, y = next(iter(ds))
-    writer = tf.summary.create_file_writer(str(log_dir))
-
-    class GradNorms(keras.callbacks.Callback):
-        """Per-layer gradient norms on a fixed batch at the end of each epoch, to TensorBoard."""
-
-        def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
-            with tf.GradientTape() as tape:
-                value = loss(y, model(x, training=True))
-            grads = tape.gradient(value, model.trainable_weights)
-            with writer.as_default():
-                for w, g in zip(model.trainable_weights, grads, strict=True):
-                    if g is not None:
-                        tf.summary.scalar(f"grad_norm/{w.path}", tf.norm(g), step=epoch)
-
-    return GradNorms()
-
-
-def _lr_logger_cls() -> Any:
-    import keras
-
-    class LearningRateLogger(keras.callbacks.Callback):
-        """Writes the optimizer's current learning rate into the epoch logs as ``lr``."""
-
-        def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
-            if logs is not None:
-                logs["lr"] = _learning_rate(self.model)
-
-    return LearningRateLogger
-
-
-def _LearningRateLogger() -> Any:  # noqa: N802  (factory so keras is imported lazily)
-    return _lr_logger_cls()()

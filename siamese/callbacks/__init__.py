@@ -1,6 +1,11 @@
-"""Training callbacks: :class:`MarginScheduler` and the margin :mod:`~siamese.callbacks.schedules`."""
+"""Training callbacks: :class:`MarginScheduler` and the margin :mod:`~siamese.callbacks.schedules`,
+:class:`PairValidation` (verification metrics on fixed pairs each epoch), :class:`LearningRateLogger` and
+:class:`GradientNormLogger`."""
 
 from siamese.callbacks import schedules
+from siamese.callbacks.logging import GradientNormLogger, LearningRateLogger
 from siamese.callbacks.margin_scheduler import MarginScheduler, find_margin_variable
+from siamese.callbacks.pair_validation import PairValidation
 
-__all__ = ["MarginScheduler", "find_margin_variable", "schedules"]
+__all__ = ["GradientNormLogger", "LearningRateLogger", "MarginScheduler", "PairValidation", "find_margin_variable",
+           "schedules"]
