@@ -231,10 +231,10 @@ def train(cfg: dict[str, Any], out_dir: str | os.PathLike[str], progress: bool =
 
     start = time.time()
     out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
     set_seeds(cfg["seed"])
     if data is None:
         data = prepare_data(cfg, progress=progress)
+    out.mkdir(parents=True, exist_ok=True)  # only once the data is known to be usable
     precision = resolve_precision(cfg["train"]["precision"])
     keras.mixed_precision.set_global_policy(precision)
     if debug:

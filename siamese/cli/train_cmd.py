@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from siamese.cli.output import emit, handle_errors
+from siamese.cli.output import emit, fail, handle_errors
 
 SHOWN = ("best_accuracy", "roc_auc", "eer")
 
@@ -18,6 +18,7 @@ def train(
     out: Path | None = typer.Option(None, "--out", help="Model directory to write (default: runs/<config name>)."),
     overrides: list[str] = typer.Option([], "--set", help="Override a config key: --set train.epochs=3."),
     debug: bool = typer.Option(False, "--debug", help="Run eagerly with numeric checks (slow)."),
+    force: bool = typer.Option(False, "--force", help="Overwrite a model already in --out."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress display."),
     as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
 ) -> None:
@@ -28,6 +29,8 @@ def train(
     if data is not None:
         cfg["data"]["root"] = str(data)
     out_dir = out or Path("runs") / config.stem
+    if (out_dir / "model.json").exists() and not force:
+        fail(f"{out_dir}: already holds a trained model; choose another --out or pass --force to replace it")
     from siamese.training import train as run
 
     result = run(cfg, out_dir, progress=not (quiet or as_json), debug=debug)

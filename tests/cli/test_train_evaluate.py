@@ -124,3 +124,17 @@ def test_installed_command_prints_one_error_line(smoke_model, orl_root: Path, tm
                            "--model", str(smoke_model[0])], capture_output=True, text=True, timeout=300)
     assert proc.returncode == 2 and proc.stdout == ""
     assert proc.stderr.strip().splitlines() == [f"siamese: error: {tmp_path / 'missing.jpg'}: no such file"]
+
+
+def test_train_refuses_to_overwrite_a_model(smoke_model, tmp_path: Path) -> None:
+    card = (smoke_model[0] / "model.json").read_bytes()
+    code, out, err = run_cli("train", REPO / "configs" / "orl-smoke.yaml", "--out", smoke_model[0])
+    assert code == 2 and "already holds a trained model" in err and len(err.strip().splitlines()) == 1
+    assert (smoke_model[0] / "model.json").read_bytes() == card
+
+
+def test_train_with_missing_data_writes_nothing(tmp_path: Path) -> None:
+    out = tmp_path / "m"
+    code, _, err = run_cli("train", REPO / "configs" / "orl-smoke.yaml", "--data", tmp_path / "nodata", "--out", out)
+    assert code == 2 and "nodata" in err and len(err.strip().splitlines()) == 1
+    assert not out.exists()
