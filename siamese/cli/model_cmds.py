@@ -32,8 +32,11 @@ def _evaluate(model_dir: Path, pairs: Path, images: Path | None, flip: bool, pro
     # pairs.txt carries its 10 official folds; other files get 10 seeded stratified folds, so that the headline
     # accuracy always uses a threshold chosen on other pairs (best_accuracy, tuned on the pairs themselves, is
     # reported too but is optimistic)
-    folds = pd.folds if pd.folds is not None else min(10, int(min((pd.same == 1).sum(), (pd.same == 0).sum())))
-    return evaluate_distances(pd.distances, pd.same, folds=folds if folds is not None and folds != 1 else None), pd
+    folds: Any = pd.folds
+    if folds is None:
+        k = min(10, int(min((pd.same == 1).sum(), (pd.same == 0).sum())))
+        folds = k if k >= 2 else None
+    return evaluate_distances(pd.distances, pd.same, folds=folds), pd
 
 
 @handle_errors

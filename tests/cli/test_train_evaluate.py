@@ -138,3 +138,25 @@ def test_train_with_missing_data_writes_nothing(tmp_path: Path) -> None:
     code, _, err = run_cli("train", REPO / "configs" / "orl-smoke.yaml", "--data", tmp_path / "nodata", "--out", out)
     assert code == 2 and "nodata" in err and len(err.strip().splitlines()) == 1
     assert not out.exists()
+
+
+def test_evaluate_lfw_pairs_format_uses_the_official_folds(smoke_model, orl_root: Path, tmp_path: Path) -> None:
+    """A View 2-format file (header 'folds n', then per fold n same + n different lines) over ORL photos laid out
+    the LFW way: the CLI must score with those folds, threshold from the other folds."""
+    root = tmp_path / "images"
+    for s in range(1, 13):
+        (root / f"p{s}").mkdir(parents=True)
+        for i in range(1, 5):
+            (root / f"p{s}" / f"p{s}_{i:04d}.jpg").symlink_to(orl_root / f"s{s}" / f"{i}.pgm")
+    lines = ["3 4"]
+    for fold in range(3):
+        people = range(4 * fold + 1, 4 * fold + 5)  # folds are person-disjoint, as in LFW
+        lines += [f"p{s}\t1\t{2 + fold % 3}" for s in people]
+        lines += [f"p{s}\t{1 + fold % 4}\tp{s % 4 + 1 + 4 * fold}\t2" for s in people]
+    pairs = tmp_path / "pairs.txt"
+    pairs.write_text("\n".join(lines) + "\n")
+    code, out, err = run_cli("evaluate", smoke_model[0], "--pairs", pairs, "--images", root, "--json")
+    assert code == 0, err
+    report = json.loads(out)
+    assert report["official_folds"] is True and report["pairs_scored"] == 24
+    assert report["kfold"]["n_folds"] == 3 and report["kfold"]["fold_sizes"] == [8, 8, 8]
