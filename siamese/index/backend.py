@@ -197,6 +197,19 @@ class FaissBackend(SearchBackend):
     def size(self) -> int:
         return int(self._index.ntotal)
 
+    def _checked(self, ids: np.ndarray, vectors: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """``ids`` as int64 and ``vectors`` as float32 ``(n, dim)``; ValueError if their counts differ."""
+        ids, vectors = _id_array(ids), _vec_array(vectors, self.dim)
+        if len(ids) != len(vectors):
+            raise ValueError(f"{len(ids)} ids for {len(vectors)} vectors")
+        return ids, vectors
+
+    def add(self, ids: np.ndarray, vectors: np.ndarray) -> None:
+        """Add ``vectors`` under ``ids`` (default: ``add_with_ids`` of an id-mapped index)."""
+        ids, vectors = self._checked(ids, vectors)
+        if len(ids):
+            self._index.add_with_ids(vectors, ids)
+
     def search(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
         queries = _vec_array(queries, self.dim)
         if self.size == 0 or len(queries) == 0:

@@ -7,7 +7,7 @@ from typing import ClassVar
 import faiss
 import numpy as np
 
-from siamese.index.backend import FaissBackend, IndexFileError, _id_array, _vec_array
+from siamese.index.backend import FaissBackend, IndexFileError, _id_array
 
 
 class FlatBackend(FaissBackend):
@@ -25,13 +25,6 @@ class FlatBackend(FaissBackend):
         ):
             raise IndexFileError(f"expected IndexIDMap2(IndexFlatIP), got {type(index).__name__}")
         self._index = index
-
-    def add(self, ids: np.ndarray, vectors: np.ndarray) -> None:
-        ids, vectors = _id_array(ids), _vec_array(vectors, self.dim)
-        if len(ids) != len(vectors):
-            raise ValueError(f"{len(ids)} ids for {len(vectors)} vectors")
-        if len(ids):
-            self._index.add_with_ids(vectors, ids)
 
     def remove(self, ids: np.ndarray) -> int:
         ids = _id_array(ids)

@@ -11,7 +11,7 @@ from typing import Any, ClassVar
 import faiss
 import numpy as np
 
-from siamese.index.backend import FaissBackend, IndexFileError, _id_array, _vec_array
+from siamese.index.backend import FaissBackend, IndexFileError, _id_array
 
 
 class HNSWBackend(FaissBackend):
@@ -45,13 +45,6 @@ class HNSWBackend(FaissBackend):
         graph = self._graph()
         graph.hnsw.efSearch = self.ef_search
         graph.hnsw.efConstruction = self.ef_construction
-
-    def add(self, ids: np.ndarray, vectors: np.ndarray) -> None:
-        ids, vectors = _id_array(ids), _vec_array(vectors, self.dim)
-        if len(ids) != len(vectors):
-            raise ValueError(f"{len(ids)} ids for {len(vectors)} vectors")
-        if len(ids):
-            self._index.add_with_ids(vectors, ids)
 
     def _all(self) -> tuple[np.ndarray, np.ndarray]:
         stored = faiss.vector_to_array(self._index.id_map).astype(np.int64)

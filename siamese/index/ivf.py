@@ -20,7 +20,7 @@ from typing import Any, ClassVar
 import faiss
 import numpy as np
 
-from siamese.index.backend import FaissBackend, IndexFileError, _id_array, _vec_array
+from siamese.index.backend import FaissBackend, IndexFileError, _id_array
 
 
 class IVFBackend(FaissBackend):
@@ -70,9 +70,7 @@ class IVFBackend(FaissBackend):
         self._index = ivf
 
     def add(self, ids: np.ndarray, vectors: np.ndarray) -> None:
-        ids, vectors = _id_array(ids), _vec_array(vectors, self.dim)
-        if len(ids) != len(vectors):
-            raise ValueError(f"{len(ids)} ids for {len(vectors)} vectors")
+        ids, vectors = self._checked(ids, vectors)
         if not len(ids):
             return
         if self.trained:
