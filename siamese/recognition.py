@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from siamese.errors import GalleryError, InputFileError
+from siamese.errors import GalleryError
 from siamese.index import FaceGallery, Source
 from siamese.model_dir import ModelDir, similarity_to_distance
 from siamese.verification import FaceEmbedder
@@ -153,17 +153,11 @@ def _is_gallery(path: Path) -> bool:
 
 
 def identity_folders(root: str | os.PathLike[str]) -> dict[str, list[str]]:
-    """``root/<identity>/<photos>`` -> {identity: [photo paths]} (sorted; hidden files ignored)."""
-    from siamese.data.readers import IMAGE_SUFFIXES
+    """``root/<identity>/<photos>`` -> {identity: [photo paths]} (see siamese.data.read_identity_folders)."""
+    from siamese.data import read_identity_folders
 
-    root = Path(root)
-    if not root.is_dir():
-        raise InputFileError(root, "not a directory")
-    people: dict[str, list[str]] = {}
-    for d in sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")):
-        files = sorted(str(f) for f in d.iterdir() if f.is_file() and f.suffix.lower() in IMAGE_SUFFIXES)
-        if files:
-            people[d.name] = files
-    if not people:
-        raise GalleryError(f"{root}: no identity folders with photos (expected ROOT/<name>/<photos>)")
+    ds = read_identity_folders(root)
+    people: dict[str, list[str]] = {name: [] for name in ds.names}
+    for path, label in zip(ds.paths, ds.labels.tolist(), strict=True):
+        people[ds.names[label]].append(path)
     return people

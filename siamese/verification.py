@@ -121,20 +121,41 @@ class PairDistances:
     errors: list[tuple[str, str]]
 
 
-def pair_distances(embedder: FaceEmbedder, pairs: Any, progress: bool = True) -> PairDistances:
-    """Embed every distinct image of ``pairs`` once, then score each pair whose two images worked."""
+@dataclass
+class PairFaces:
+    """Every distinct image of a pairs set aligned once: ``faces[ia[k]]`` and ``faces[ib[k]]`` are pair ``k``'s
+    faces for the pairs with ``ok[k]`` (both images usable)."""
+
+    faces: np.ndarray
+    ia: np.ndarray
+    ib: np.ndarray
+    ok: np.ndarray
+    errors: list[tuple[str, str]]
+
+
+def pair_faces(aligner: Any, pairs: Any, progress: bool = True) -> PairFaces:
+    """Align each distinct image of ``pairs`` once; pairs with a failed image get ``ok = False``."""
     unique = sorted(set(map(str, pairs.paths_a)) | set(map(str, pairs.paths_b)))
-    pos = {p: i for i, p in enumerate(unique)}
-    emb = embedder.embed_files(unique, progress=progress)
+    faces, index, errors = unpack_faces(aligner.align_files(unique, progress=progress))
     slot = np.full(len(unique), -1, dtype=np.int64)
-    slot[emb.index] = np.arange(len(emb.index))
+    slot[index] = np.arange(len(index))
+    pos = {p: i for i, p in enumerate(unique)}
     ia = slot[[pos[str(p)] for p in pairs.paths_a]]
     ib = slot[[pos[str(p)] for p in pairs.paths_b]]
     ok = (ia >= 0) & (ib >= 0)
-    d = pairwise_distance_np(emb.embeddings[ia[ok]], emb.embeddings[ib[ok]], embedder.model_dir.distance)
-    same = np.asarray(pairs.same)[ok].astype(np.int32)
-    folds = np.asarray(pairs.folds)[ok] if pairs.folds is not None and np.all(np.asarray(pairs.folds) >= 0) else None
-    return PairDistances(d.astype(np.float64), same, folds, int((~ok).sum()), emb.errors)
+    return PairFaces(faces, ia[ok], ib[ok], ok, errors)
+
+
+def pair_distances(embedder: FaceEmbedder, pairs: Any, progress: bool = True) -> PairDistances:
+    """Embed every distinct image of ``pairs`` once, then score each pair whose two images worked."""
+    pf = pair_faces(embedder.aligner, pairs, progress=progress)
+    dim = embedder.model_dir.embedding_dim
+    emb = embedder.embed_faces(pf.faces) if len(pf.faces) else np.zeros((0, dim), np.float32)
+    d = pairwise_distance_np(emb[pf.ia], emb[pf.ib], embedder.model_dir.distance)
+    same = np.asarray(pairs.same)[pf.ok].astype(np.int32)
+    folds = np.asarray(pairs.folds)
+    folds = folds[pf.ok] if pairs.folds is not None and np.all(folds >= 0) else None
+    return PairDistances(d.astype(np.float64), same, folds, int((~pf.ok).sum()), pf.errors)
 
 
 def load_pairs(pairs_file: str | os.PathLike[str], images: str | os.PathLike[str] | None = None) -> Any:

@@ -151,23 +151,16 @@ def export(
 
 
 def _compare(embedder: Any, exported: Any, pairs_set: Any, progress: bool) -> dict[str, float]:
-    import numpy as np
-
+    """Best accuracy on ``pairs_set`` of the Keras model and of the export, on the same aligned faces."""
     from siamese.evaluation import best_threshold
     from siamese.model_dir import pairwise_distance_np
-    from siamese.verification import unpack_faces
+    from siamese.verification import pair_faces
 
-    unique = sorted(set(map(str, pairs_set.paths_a)) | set(map(str, pairs_set.paths_b)))
-    faces, index, _ = unpack_faces(embedder.aligner.align_files(unique, progress=progress))
-    pos = {unique[i]: k for k, i in enumerate(index)}
-    keep = [i for i, (a, b) in enumerate(zip(pairs_set.paths_a, pairs_set.paths_b, strict=True))
-            if str(a) in pos and str(b) in pos]
-    ia = np.array([pos[str(pairs_set.paths_a[i])] for i in keep])
-    ib = np.array([pos[str(pairs_set.paths_b[i])] for i in keep])
-    same = np.asarray(pairs_set.same)[keep]
+    pf = pair_faces(embedder.aligner, pairs_set, progress=progress)
+    same = [int(s) for s, ok in zip(pairs_set.same, pf.ok, strict=True) if ok]
     out = {}
-    for name, emb in (("keras", embedder.embed_faces(faces)), ("exported", exported(faces))):
-        d = pairwise_distance_np(emb[ia], emb[ib], embedder.model_dir.distance)
+    for name, emb in (("keras", embedder.embed_faces(pf.faces)), ("exported", exported(pf.faces))):
+        d = pairwise_distance_np(emb[pf.ia], emb[pf.ib], embedder.model_dir.distance)
         out[name] = float(best_threshold(d, same)[1])
     return out
 
