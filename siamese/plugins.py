@@ -1,0 +1,76 @@
+"""Every plug-in point of siamese in one place: one :class:`~siamese.registry.Registry` each.
+
+Built-ins are registered lazily (``"module:attribute"``), so reading this table (the config validator does)
+imports neither TensorFlow nor Keras. Add your own with the registry's decorator, e.g.::
+
+    from siamese.plugins import LOSSES
+
+    @LOSSES.register("my_loss")
+    class MyLoss(keras.losses.Loss): ...
+
+and name it in a config (``loss: {name: my_loss}``).
+
+=================  ======================  ==============================================================
+registry           config key              what an entry is
+=================  ======================  ==============================================================
+``DISTANCES``      ``model.distance``      a :class:`siamese.distances.Distance` (numpy and Keras alike)
+``LOSSES``         ``loss.name``           a ``keras.losses.Loss`` class
+``MINERS``         ``loss.miner``          a pair/triplet miner class (:mod:`siamese.losses.miners`)
+``REDUCERS``       ``loss.reducer``        a reducer class (:mod:`siamese.losses.reducers`)
+``TOWERS``         ``model.tower``         ``builder(input_shape, embedding_dim, **tower_args)`` -> Model
+``SCHEDULES``      ``loss.margin_schedule`` a margin schedule class (:mod:`siamese.callbacks.schedules`)
+``METRICS``        ``metrics``             a stateful verification metric class
+``DETECTORS``      ``faces.detector``      a :class:`siamese.faces.FaceDetector` class
+``INDEXES``        ``--index``             a :class:`siamese.index.SearchBackend` class
+=================  ======================  ==============================================================
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from siamese.registry import Registry
+
+__all__ = ["DETECTORS", "DISTANCES", "INDEXES", "LOSSES", "METRICS", "MINERS", "REDUCERS", "SCHEDULES", "TOWERS"]
+
+DISTANCES: Registry[Any] = Registry("distance", key="model.distance")
+DISTANCES.register("euclidean", "siamese.distances:EUCLIDEAN", aliases=("l2",))
+DISTANCES.register("squared_euclidean", "siamese.distances:SQUARED_EUCLIDEAN", aliases=("squared_l2",))
+DISTANCES.register("cosine", "siamese.distances:COSINE", aliases=("angular",))
+
+LOSSES: Registry[Any] = Registry("loss", key="loss.name")
+LOSSES.register("contrastive", "siamese.losses.contrastive:ContrastiveLoss")
+LOSSES.register("batch_contrastive", "siamese.losses.batch_contrastive:BatchContrastiveLoss")
+LOSSES.register("triplet_semihard", "siamese.losses.triplet:TripletSemiHardLoss")
+LOSSES.register("triplet_hard", "siamese.losses.triplet:TripletHardLoss")
+
+MINERS: Registry[Any] = Registry("miner", key="loss.miner")
+REDUCERS: Registry[Any] = Registry("reducer", key="loss.reducer")
+
+TOWERS: Registry[Any] = Registry("tower", key="model.tower")
+TOWERS.register("small_cnn", "siamese.models.small_cnn:build_small_cnn")
+TOWERS.register("iresnet", "siamese.models.iresnet:build_iresnet")
+
+SCHEDULES: Registry[Any] = Registry("margin schedule", key="loss.margin_schedule.name")
+SCHEDULES.register("constant", "siamese.callbacks.schedules:Constant")
+SCHEDULES.register("linear_warmup", "siamese.callbacks.schedules:LinearWarmup")
+SCHEDULES.register("cosine", "siamese.callbacks.schedules:Cosine")
+SCHEDULES.register("step", "siamese.callbacks.schedules:Step")
+
+METRICS: Registry[Any] = Registry("metric", key="metrics")
+METRICS.register("verification_accuracy", "siamese.metrics.verification_accuracy:VerificationAccuracy",
+                 aliases=("accuracy",))
+METRICS.register("eer", "siamese.metrics.equal_error_rate:EqualErrorRate", aliases=("equal_error_rate",))
+METRICS.register("tar_at_far", "siamese.metrics.true_accept_rate:TrueAcceptRate",
+                 aliases=("tar", "true_accept_rate"))
+METRICS.register("auc", "siamese.metrics.verification_auc:VerificationAUC", aliases=("verification_auc",))
+
+DETECTORS: Registry[Any] = Registry("detector", key="faces.detector")
+DETECTORS.register("mtcnn", "siamese.faces.mtcnn_detector:MTCNNDetector")
+DETECTORS.register("yunet", "siamese.faces.yunet_detector:YuNetDetector")
+DETECTORS.register("none", "siamese.faces.none_detector:NoDetector")
+
+INDEXES: Registry[Any] = Registry("index kind", key="index")
+INDEXES.register("flat", "siamese.index.flat:FlatBackend")
+INDEXES.register("ivf", "siamese.index.ivf:IVFBackend")
+INDEXES.register("hnsw", "siamese.index.hnsw:HNSWBackend")
