@@ -20,11 +20,21 @@ __version__ = "0.1.0"
 _SUBMODULES = {
     "layers", "losses", "metrics", "callbacks", "models", "faces", "data", "index",
     "errors", "paths", "config", "training", "evaluation", "verification", "export", "recognition",
-    "model_dir", "embedding",
+    "model_dir", "embedding", "api", "distances", "plugins", "registry",
 }
 
+#: the Python API (siamese.api), reachable as siamese.verify(...) etc.
+_API = {"verify", "identify", "enroll", "enroll_folder", "represent", "train", "evaluate", "calibrate", "export",
+        "remove", "gallery_names", "gallery_info"}
 
-def __getattr__(name: str) -> Any:  # lazy submodule access: siamese.layers etc.
+
+def __getattr__(name: str) -> Any:  # lazy: siamese.layers, siamese.verify, ... import only what they need
+    if name in _API:
+        return getattr(import_module("siamese.api"), name)
     if name in _SUBMODULES:
         return import_module(f"siamese.{name}")
     raise AttributeError(f"module 'siamese' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | _SUBMODULES | _API)

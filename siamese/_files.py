@@ -28,6 +28,41 @@ def fsync_dir(path: str | os.PathLike[str]) -> None:
             os.close(fd)
 
 
+def _fsync_file(path: str | os.PathLike[str]) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+@contextlib.contextmanager
+def atomic_path(path: str | os.PathLike[str], mode: int = 0o600) -> Iterator[Path]:
+    """Context manager yielding a temporary path beside ``path`` (same suffix) for a library that writes files
+    itself (``keras.Model.save``, a TFLite converter, a SavedModel folder); on success its content replaces ``path``
+    all-or-nothing with permission bits ``mode`` (files) -- a folder is replaced only if ``path`` does not exist."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp_dir = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=TMP_SUFFIX, dir=path.parent))
+    tmp = tmp_dir / f"out{''.join(path.suffixes)}"
+    try:
+        yield tmp
+        if tmp.is_dir():
+            for sub in sorted(tmp.rglob("*")):
+                if sub.is_file():
+                    _fsync_file(sub)
+            os.rename(tmp, path)  # never replaces an existing folder
+        else:
+            os.chmod(tmp, mode)
+            _fsync_file(tmp)
+            os.replace(tmp, path)
+        fsync_dir(path.parent)
+    finally:
+        import shutil
+
+        shutil.rmtree(tmp_dir, ignore_errors=True)
+
+
 @contextlib.contextmanager
 def atomic_writer(path: str | os.PathLike[str], mode: int = 0o600) -> Iterator[BinaryIO]:
     """Context manager yielding a binary handle whose content replaces ``path`` all-or-nothing."""

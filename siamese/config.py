@@ -9,12 +9,14 @@ values outside a key's choices are all refused. ``--set key=value`` overrides us
 from __future__ import annotations
 
 import copy
+import math
 import os
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+from siamese import plugins
 from siamese.errors import ConfigError
 
 DEFAULTS: dict[str, Any] = {
@@ -42,11 +44,11 @@ DEFAULTS: dict[str, Any] = {
     },
     "loss": {
         "name": "contrastive",     # contrastive (twin model, pairs) | batch_contrastive | triplet_semihard |
-                                   # triplet_hard (tower on P x K batches)
-        "margin": 1.0,
-        "margin_schedule": None,   # e.g. {name: linear_warmup, start: 0.5, end: 1.0, warmup_epochs: 3}
-        "soft": False,             # triplet_hard only
-        "distance_metric": "L2",   # batch/triplet losses: L2 | squared-L2 | angular
+                                   # triplet_hard (tower on P x K batches); any name in siamese.plugins.LOSSES
+        "margin": 1.0,             # the (negative) margin
+        "args": {},                # further keyword arguments of the loss class (pos_margin, miner, reducer, soft)
+        "margin_schedule": None,   # one schedule for `margin`, e.g. {name: linear_warmup, start: 0.5, end: 1.0,
+                                   # warmup_epochs: 3}, or {margin_name: schedule, ...} for several margins
     },
     "train": {
         "epochs": 10,
@@ -68,12 +70,15 @@ DEFAULTS: dict[str, Any] = {
     },
 }
 
+#: keys whose value names a plug-in: validated (and canonicalised) by that plug-in point's registry
+REGISTRY_KEYS: dict[str, Any] = {
+    "faces.detector": plugins.DETECTORS,
+    "model.tower": plugins.TOWERS,
+    "model.distance": plugins.DISTANCES,
+    "loss.name": plugins.LOSSES,
+}
+
 CHOICES: dict[str, tuple[Any, ...]] = {
-    "faces.detector": ("mtcnn", "yunet", "none"),
-    "model.tower": ("small_cnn", "iresnet"),
-    "model.distance": ("euclidean", "squared_euclidean", "cosine"),
-    "loss.name": ("contrastive", "batch_contrastive", "triplet_semihard", "triplet_hard"),
-    "loss.distance_metric": ("L2", "squared-L2", "angular"),
     "train.optimizer.name": ("adam", "adamw", "sgd"),
     "train.lr_schedule.name": ("constant", "cosine"),
     "train.precision": ("auto", "float32", "mixed_float16"),
@@ -81,7 +86,7 @@ CHOICES: dict[str, tuple[Any, ...]] = {
 }
 
 # keys whose value is free-form (a dict of anything, or None/dict)
-FREE = {"model.tower_args", "loss.margin_schedule", "train.early_stopping", "train.profile_batches",
+FREE = {"model.tower_args", "loss.args", "loss.margin_schedule", "train.early_stopping", "train.profile_batches",
         "data.root", "data.max_identities", "faces.yunet_model"}
 
 
@@ -106,6 +111,8 @@ def _check(value: Any, default: Any, key: str) -> Any:
             raise ConfigError(f"{key}: expected a number, got {value!r}")
         if isinstance(default, int) and not isinstance(value, int):
             raise ConfigError(f"{key}: expected an integer, got {value!r}")
+        if not math.isfinite(value):
+            raise ConfigError(f"{key}: must be a finite number, got {value!r}")
         if value < 0:
             raise ConfigError(f"{key}: must not be negative, got {value!r}")
     elif isinstance(default, list):
@@ -115,14 +122,69 @@ def _check(value: Any, default: Any, key: str) -> Any:
         raise ConfigError(f"{key}: expected a string, got {value!r}")
     if key in CHOICES and value not in CHOICES[key]:
         raise ConfigError(f"{key}: {value!r} is not one of {', '.join(map(str, CHOICES[key]))}")
+    if key in REGISTRY_KEYS:
+        return REGISTRY_KEYS[key].canonical(value)  # ConfigError naming the key and the registry's choices
     return value
+
+
+def _deprecated_keys(config: dict[str, Any]) -> None:
+    """``loss.distance_metric`` (TensorFlow Addons spelling) is folded into the one key ``model.distance``."""
+    loss = config.get("loss")
+    if isinstance(loss, dict) and "soft" in loss:  # moved under loss.args
+        args = loss.setdefault("args", {})
+        if isinstance(args, dict):
+            args["soft"] = loss.pop("soft")
+    if isinstance(loss, dict) and "distance_metric" in loss:
+        metric = loss.pop("distance_metric")
+        model = config.setdefault("model", {})
+        if not isinstance(model, dict):
+            return
+        wanted = plugins.DISTANCES.canonical(metric) if isinstance(metric, str) else metric
+        given = model.get("distance")
+        if given is not None and plugins.DISTANCES.canonical(given) != wanted:
+            raise ConfigError(f"loss.distance_metric: {metric!r} disagrees with model.distance {given!r} "
+                              "(one key now: set model.distance only)")
+        model["distance"] = wanted
+
+
+def _check_schedules(loss: dict[str, Any]) -> None:
+    spec = loss["margin_schedule"]
+    if spec is None or isinstance(spec, int | float) and not isinstance(spec, bool):
+        return
+    if not isinstance(spec, dict):
+        raise ConfigError(f"loss.margin_schedule: expected a mapping, got {spec!r}")
+    per_margin = spec if "name" not in spec else {"margin": spec}
+    for margin, sched in per_margin.items():
+        key = "loss.margin_schedule" if "name" in spec else f"loss.margin_schedule.{margin}"
+        if isinstance(sched, dict):
+            if "name" not in sched:
+                raise ConfigError(f"{key}: needs a 'name' (one of {', '.join(plugins.SCHEDULES.names())})")
+            if sched["name"] not in plugins.SCHEDULES:
+                raise ConfigError(f"{key}.name: unknown margin schedule {sched['name']!r} "
+                                  f"(choose from {', '.join(plugins.SCHEDULES.names())})")
+            for k, v in sched.items():
+                if isinstance(v, float) and not math.isfinite(v):
+                    raise ConfigError(f"{key}.{k}: must be a finite number, got {v!r}")
+        elif isinstance(sched, bool) or not isinstance(sched, int | float) or not math.isfinite(sched):
+            raise ConfigError(f"{key}: expected a schedule mapping or a finite number, got {sched!r}")
 
 
 def validate(config: dict[str, Any]) -> dict[str, Any]:
     """Return ``config`` merged over the defaults, or raise ConfigError naming the bad key."""
     if not isinstance(config, dict):
         raise ConfigError("config: the file must hold a mapping at top level")
+    config = copy.deepcopy(config)
+    _deprecated_keys(config)
     out = _check(config, DEFAULTS, "")
+    if out["model"]["embedding_dim"] < 1:
+        raise ConfigError(f"model.embedding_dim: must be at least 1, got {out['model']['embedding_dim']}")
+    if out["faces"]["size"] < 16:
+        raise ConfigError(f"faces.size: must be at least 16 pixels, got {out['faces']['size']}")
+    if not isinstance(out["loss"]["args"], dict):
+        raise ConfigError(f"loss.args: expected a mapping, got {out['loss']['args']!r}")
+    if not isinstance(out["model"]["tower_args"], dict):
+        raise ConfigError(f"model.tower_args: expected a mapping, got {out['model']['tower_args']!r}")
+    _check_schedules(out["loss"])
     if out["train"]["epochs"] < 1 or out["train"]["steps_per_epoch"] < 1:
         raise ConfigError("train.epochs / train.steps_per_epoch: must be at least 1")
     if out["train"]["batch_size"] < 2:
@@ -134,8 +196,8 @@ def validate(config: dict[str, Any]) -> dict[str, Any]:
     pk = out["train"]["pk"]
     if pk["P"] < 2 or pk["K"] < 2:
         raise ConfigError("train.pk: P and K must both be at least 2")
-    if out["loss"]["soft"] and out["loss"]["name"] != "triplet_hard":
-        raise ConfigError("loss.soft: only applies to triplet_hard")
+    if out["loss"]["args"].get("soft") and out["loss"]["name"] != "triplet_hard":
+        raise ConfigError("loss.args.soft: only applies to triplet_hard")
     return out
 
 
@@ -147,7 +209,7 @@ def set_override(config: dict[str, Any], assignment: str) -> None:
     try:
         value = yaml.safe_load(raw)
     except yaml.YAMLError as e:
-        raise ConfigError(f"{key}: cannot parse value {raw!r}: {e}") from None
+        raise ConfigError(f"{key}: cannot parse value {raw!r}: {_one_line_yaml_error(e)}") from None
     node = config
     parts = key.strip().split(".")
     for part in parts[:-1]:
@@ -165,14 +227,26 @@ def load_config(path: str | os.PathLike[str] | None, overrides: list[str] | tupl
         try:
             text = p.read_text(encoding="utf-8")
         except OSError as e:
-            raise ConfigError(f"{p}: cannot read config ({e.strerror})") from None
+            raise ConfigError(f"{p}: cannot read config ({e.strerror or e})") from None
+        except UnicodeDecodeError:
+            raise ConfigError(f"{p}: cannot read config (not UTF-8 text)") from None
         try:
-            raw = yaml.safe_load(text) or {}
+            raw = yaml.safe_load(text)
         except yaml.YAMLError as e:
-            raise ConfigError(f"{p}: not valid YAML ({e})") from None
+            raise ConfigError(f"{p}: not valid YAML ({_one_line_yaml_error(e)})") from None
+        if raw is None:
+            raise ConfigError(f"{p}: the config file is empty")
     for assignment in overrides:
         set_override(raw, assignment)
     return validate(raw)
+
+
+def _one_line_yaml_error(error: yaml.YAMLError) -> str:
+    """``"<problem> at line L, column C"``: PyYAML's own message spans several lines."""
+    mark = getattr(error, "problem_mark", None)
+    problem = getattr(error, "problem", None) or str(error).splitlines()[0]
+    where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
+    return f"{problem}{where}"
 
 
 def dump_config(config: dict[str, Any]) -> str:

@@ -8,15 +8,18 @@ L2-normalised embedding out (int8 TFLite keeps float32 input/output; only the in
 from __future__ import annotations
 
 import os
-import shutil
 import tempfile
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from siamese._files import atomic_path, atomic_write_bytes
 from siamese.errors import SiameseError
 from siamese.model_dir import ModelDir
+
+#: faces used to calibrate int8 activations
+REPRESENTATIVE_FACES = 200
 
 FORMATS = ("savedmodel", "tflite")
 QUANTIZE = ("float16", "int8")
@@ -41,13 +44,11 @@ def export_model(model_dir: ModelDir, fmt: str, out: str | os.PathLike[str], qua
     if fmt == "savedmodel":
         if out.exists():
             raise SiameseError(f"{out}: already exists; choose another --out")
-        tmp = Path(tempfile.mkdtemp(prefix=".export-", dir=out.parent if out.parent.exists() else None))
-        try:
-            model.export(str(tmp / "m"), format="tf_saved_model", verbose=False)
-            shutil.move(str(tmp / "m"), out)
-        finally:
-            shutil.rmtree(tmp, ignore_errors=True)
+        with atomic_path(out) as tmp:
+            model.export(str(tmp), format="tf_saved_model", verbose=False)
         return out
+    if out.is_dir():
+        raise SiameseError(f"{out}: is a directory; --format tflite writes a file")
 
     with tempfile.TemporaryDirectory() as tmp:
         saved = Path(tmp) / "saved"
@@ -60,15 +61,43 @@ def export_model(model_dir: ModelDir, fmt: str, out: str | os.PathLike[str], qua
             reps = np.asarray(representative, dtype=np.float32)
 
             def rep_data() -> Any:
-                for face in reps[:200]:
+                for face in reps[:REPRESENTATIVE_FACES]:
                     yield [face[None].reshape(1, size, size, 3)]
 
             converter.optimizations = [tf.lite.Optimize.DEFAULT]
             converter.representative_dataset = rep_data
         blob = converter.convert()
-    tmp_file = out.with_name(f".{out.name}.tmp")
-    tmp_file.write_bytes(blob)
-    os.replace(tmp_file, out)
+    return atomic_write_bytes(out, blob, mode=0o644)
+
+
+def representative_faces(aligner: Any, folder: str | os.PathLike[str] | None, pairs: Any = None,
+                         progress: bool = False) -> np.ndarray:
+    """Aligned faces for int8 calibration: photos under ``folder``, else the first photos of a pairs set."""
+    from siamese.verification import unpack_faces
+
+    if folder is not None:
+        files = sorted(str(p) for p in Path(folder).rglob("*") if p.is_file())
+    elif pairs is not None:
+        files = sorted(set(map(str, pairs.paths_a)))
+    else:
+        files = []
+    return unpack_faces(aligner.align_files(files[:REPRESENTATIVE_FACES], progress=progress))[0]
+
+
+def compare_accuracy(embedder: Any, exported: str | os.PathLike[str], pairs: Any,
+                     progress: bool = False) -> dict[str, float]:
+    """Best accuracy on ``pairs`` of the Keras model (``embedder``) and of the export, on the same aligned faces."""
+    from siamese import distances
+    from siamese.evaluation import best_threshold
+    from siamese.verification import pair_faces
+
+    run = ExportedEmbedder(exported)
+    pf = pair_faces(embedder.aligner, pairs, progress=progress)
+    same = np.asarray(pairs.same)[pf.ok].astype(np.int32)
+    dist = distances.get(embedder.model_dir.distance)
+    out = {}
+    for name, emb in (("keras", embedder.embed_faces(pf.faces)), ("exported", run(pf.faces))):
+        out[name] = float(best_threshold(dist.rowwise(emb[pf.ia], emb[pf.ib]), same)[1])
     return out
 
 

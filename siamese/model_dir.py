@@ -9,18 +9,23 @@ Layout of ``MODEL_DIR``::
     calibration.json    the decision threshold for a target FAR (see siamese.evaluation.Calibration)
     history.json        per-epoch training history
 
-Loading never imports TensorFlow until the model itself is needed (:meth:`ModelDir.embedding_model`).
+:class:`ModelDir` is the one owner of that layout: it reads and validates the card (every problem is one
+:class:`~siamese.errors.ModelError` naming the file and the reason), loads the tower (checking its weights against
+the card's fingerprint and for non-finite values), and writes every file through the crash-safe writer
+(:mod:`siamese._files`). Opening reads JSON only; TensorFlow is imported when the tower is first needed.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import math
 import os
+import re
 from pathlib import Path
 from typing import Any
 
-from siamese._files import atomic_write_text
+from siamese._files import atomic_path, atomic_write_text
 from siamese.errors import ModelError
 
 __all__ = ["CALIBRATION_FILE", "CARD_FILE", "CONFIG_FILE", "DISTANCE_RANGE", "EMBEDDING_FILE", "HISTORY_FILE",
@@ -33,8 +38,7 @@ CONFIG_FILE = "config.yaml"
 CALIBRATION_FILE = "calibration.json"
 HISTORY_FILE = "history.json"
 
-# Range of each distance between L2-normalised embeddings: used for metric histograms.
-DISTANCE_RANGE = {"euclidean": 2.0, "squared_euclidean": 4.0, "cosine": 2.0}
+_HEX64 = re.compile(r"[0-9a-f]{64}")
 
 
 def weights_fingerprint(model: Any) -> str:
@@ -47,51 +51,94 @@ def weights_fingerprint(model: Any) -> str:
     return h.hexdigest()
 
 
-def pairwise_distance_np(a: Any, b: Any, distance: str) -> Any:
-    """Row-wise distance between two ``(n, d)`` embedding arrays, numpy, matching siamese.layers' conventions."""
+def _finite_weights(model: Any) -> bool:
     import numpy as np
 
-    a = np.asarray(a, dtype=np.float32)
-    b = np.asarray(b, dtype=np.float32)
-    if distance == "cosine":
-        an = a / np.maximum(np.linalg.norm(a, axis=1, keepdims=True), 1e-12)
-        bn = b / np.maximum(np.linalg.norm(b, axis=1, keepdims=True), 1e-12)
-        return 1.0 - np.sum(an * bn, axis=1)
-    d2 = np.sum((a - b) ** 2, axis=1)
-    if distance == "squared_euclidean":
-        return d2
-    if distance == "euclidean":
-        return np.sqrt(np.maximum(d2, 0.0))
-    raise ValueError(f"unknown distance {distance!r}")
+    return all(np.all(np.isfinite(w.numpy() if hasattr(w, "numpy") else w)) for w in model.weights)
+
+
+# --- distances of numpy embeddings: thin aliases onto siamese.distances (kept for one release) ----------------
+def pairwise_distance_np(a: Any, b: Any, distance: str) -> Any:
+    """Row-wise distance of two ``(n, d)`` arrays. Deprecated: ``siamese.distances.get(distance).rowwise``."""
+    from siamese import distances
+
+    return distances.get(distance).rowwise(a, b)
 
 
 def similarity_to_distance(similarity: Any, distance: str) -> Any:
-    """Inner product of two unit vectors -> the model's distance (used by the gallery)."""
-    import numpy as np
+    """Inner product of unit vectors -> distance. Deprecated: ``siamese.distances.get(d).from_similarity``."""
+    from siamese import distances
 
-    s = np.clip(np.asarray(similarity, dtype=np.float32), -1.0, 1.0)
-    if distance == "cosine":
-        return 1.0 - s
-    d2 = np.maximum(2.0 - 2.0 * s, 0.0)
-    return d2 if distance == "squared_euclidean" else np.sqrt(d2)
+    return distances.get(distance).from_similarity(similarity)
+
+
+class _DistanceRange(dict):
+    """``DISTANCE_RANGE[name]``: deprecated view of ``siamese.distances.get(name).max_value``."""
+
+    def __missing__(self, key: str) -> float:
+        from siamese import distances
+
+        return float(distances.get(key).max_value)
+
+
+DISTANCE_RANGE: dict[str, float] = _DistanceRange()
+
+
+def _positive_int(card: dict[str, Any], key: str, where: Path) -> int:
+    value = card.get(key)
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ModelError(f"{where}: '{key}' must be a positive integer, got {value!r}")
+    return value
 
 
 class ModelDir:
-    """A model directory on disk. Cheap to open (reads JSON only); the Keras model loads on first use."""
+    """A model directory on disk. Cheap to open (reads and validates JSON only); the Keras model loads on first use.
 
-    def __init__(self, path: str | os.PathLike[str]) -> None:
+    ``verify_weights`` (default True): the loaded weights must hash to the card's fingerprint and be finite, so a
+    directory whose weights were replaced cannot enroll into a gallery bound to the original.
+    """
+
+    def __init__(self, path: str | os.PathLike[str], verify_weights: bool = True) -> None:
         self.path = Path(path).expanduser()
+        self.verify_weights = verify_weights
         card = self.path / CARD_FILE
         if not self.path.is_dir():
             raise ModelError(f"{self.path}: model directory not found (train one with 'siamese train' "
                              "or set SIAMESE_MODEL)")
         if not card.is_file() or not (self.path / EMBEDDING_FILE).is_file():
             raise ModelError(f"{self.path}: not a model directory (needs {CARD_FILE} and {EMBEDDING_FILE})")
+        self.card: dict[str, Any] = self._read_json(card, "model card")
+        if not isinstance(self.card, dict):
+            raise ModelError(f"{card}: the model card must be a JSON object")
+        self._validate_card(card)
+        self._model: Any = None
+
+    @staticmethod
+    def _read_json(path: Path, what: str) -> Any:
         try:
-            self.card: dict[str, Any] = json.loads(card.read_text(encoding="utf-8"))
-        except (OSError, ValueError) as e:
-            raise ModelError(f"{card}: unreadable model card ({e})") from None
-        self._model = None
+            return json.loads(path.read_text(encoding="utf-8"))
+        except OSError as e:
+            raise ModelError(f"{path}: unreadable {what} ({e.strerror or e})") from None
+        except ValueError as e:
+            raise ModelError(f"{path}: unreadable {what} (not valid JSON: {e})") from None
+
+    def _validate_card(self, where: Path) -> None:
+        from siamese.plugins import DISTANCES
+
+        fingerprint = self.card.get("fingerprint")
+        if not isinstance(fingerprint, str) or not _HEX64.fullmatch(fingerprint):
+            raise ModelError(f"{where}: 'fingerprint' missing or not a sha256 hex digest")
+        self._input_size = _positive_int(self.card, "input_size", where)
+        self._embedding_dim = _positive_int(self.card, "embedding_dim", where)
+        distance = self.card.get("distance", "euclidean")
+        if distance not in DISTANCES:
+            raise ModelError(f"{where}: 'distance' {distance!r} is not one of {', '.join(DISTANCES.names())}")
+        self._distance = DISTANCES.canonical(distance)
+        align = self.card.get("alignment", {})
+        if not isinstance(align, dict):
+            raise ModelError(f"{where}: 'alignment' must be an object")
+        if "size" in align:
+            _positive_int(align, "size", where)
 
     # --- card fields -------------------------------------------------------------------------------------
     @property
@@ -100,66 +147,120 @@ class ModelDir:
 
     @property
     def distance(self) -> str:
-        return str(self.card.get("distance", "euclidean"))
+        """Canonical distance name (``euclidean``, ``squared_euclidean`` or ``cosine``)."""
+        return self._distance
 
     @property
     def input_size(self) -> int:
-        return int(self.card["input_size"])
+        return self._input_size
 
     @property
     def alignment(self) -> dict[str, Any]:
-        return dict(self.card.get("alignment", {"detector": "mtcnn", "size": self.input_size}))
+        return dict(self.card.get("alignment") or {"detector": "mtcnn", "size": self.input_size})
 
     @property
     def embedding_dim(self) -> int:
-        return int(self.card["embedding_dim"])
+        return self._embedding_dim
 
+    # --- calibration -------------------------------------------------------------------------------------
     def calibration(self) -> dict[str, Any] | None:
+        """The stored calibration record, or None when there is none; ModelError if it is unreadable."""
         path = self.path / CALIBRATION_FILE
         if not path.is_file():
             return None
-        try:
-            return json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, ValueError) as e:
-            raise ModelError(f"{path}: unreadable calibration ({e})") from None
+        cal = self._read_json(path, "calibration")
+        if not isinstance(cal, dict):
+            raise ModelError(f"{path}: unreadable calibration (not a JSON object)")
+        return cal
 
     def threshold(self) -> float:
         """The calibrated decision threshold (a distance: accept as same person when distance <= threshold)."""
         cal = self.calibration()
+        path = self.path / CALIBRATION_FILE
         if cal is None or "threshold" not in cal:
             raise ModelError(f"{self.path}: no calibration.json; run 'siamese calibrate' or pass --threshold")
-        return float(cal["threshold"])
+        return check_threshold(cal["threshold"], str(path))
+
+    def save_calibration(self, calibration: Any) -> Path:
+        """Store a :class:`siamese.evaluation.Calibration` (or its dict) as this model's threshold."""
+        from siamese.evaluation import Calibration
+
+        if not isinstance(calibration, Calibration):
+            calibration = Calibration.from_dict(dict(calibration))
+        check_threshold(calibration.threshold, "calibration threshold")
+        return calibration.save(self.path / CALIBRATION_FILE)
 
     # --- the Keras model ---------------------------------------------------------------------------------
     def embedding_model(self) -> Any:
+        """The tower, loaded in Keras safe mode; checked against the card's fingerprint and for finite weights."""
         if self._model is None:
             import keras
 
             import siamese.layers  # noqa: F401  (registers custom objects)
 
+            path = self.path / EMBEDDING_FILE
             try:
-                self._model = keras.saving.load_model(self.path / EMBEDDING_FILE, safe_mode=True, compile=False)
+                model = keras.saving.load_model(path, safe_mode=True, compile=False)
             except Exception as e:  # corrupt zip, unknown layer, ...
-                raise ModelError(f"{self.path / EMBEDDING_FILE}: cannot load model ({e})") from None
+                reason = str(e).splitlines()[0] if str(e) else type(e).__name__
+                if isinstance(e, FileNotFoundError | ValueError | OSError) or "zip" in reason.lower():
+                    reason = f"not a valid .keras model file ({reason})"
+                raise ModelError(f"{path}: cannot load model: {reason}") from None
+            if self.verify_weights:
+                if not _finite_weights(model):
+                    raise ModelError(f"{path}: the weights hold NaN or infinite values")
+                if weights_fingerprint(model) != self.fingerprint:
+                    raise ModelError(f"{path}: the weights do not match the fingerprint in {CARD_FILE} "
+                                     "(the file was replaced or modified)")
+            self._model = model
         return self._model
+
+    # --- writing -----------------------------------------------------------------------------------------
+    @classmethod
+    def write(cls, path: str | os.PathLike[str], tower: Any, card: dict[str, Any], config_text: str | None = None,
+              history: dict[str, Any] | None = None, force: bool = False) -> ModelDir:
+        """Save ``tower`` and its card (fingerprint computed here) into ``path``, crash-safely.
+
+        Refuses (ModelError) to replace a directory that already holds a trained model unless ``force``.
+        """
+        path = Path(path).expanduser()
+        check_writable(path, force)
+        path.mkdir(parents=True, exist_ok=True)
+        with atomic_path(path / EMBEDDING_FILE, mode=0o644) as tmp:
+            tower.save(tmp)
+        card = dict(card)
+        card["fingerprint"] = weights_fingerprint(tower)
+        if config_text is not None:
+            atomic_write_text(path / CONFIG_FILE, config_text)
+        if history is not None:
+            atomic_write_text(path / HISTORY_FILE, json.dumps(history, indent=2, default=_json_default))
+        # the card goes last: a directory is a model only once its card names the weights written above
+        atomic_write_text(path / CARD_FILE, json.dumps(card, indent=2, sort_keys=False, default=_json_default))
+        return cls(path)
+
+
+def check_writable(path: str | os.PathLike[str], force: bool = False) -> None:
+    """The overwrite guard: ModelError if ``path`` already holds a trained model and ``force`` is not set."""
+    path = Path(path).expanduser()
+    if path.exists() and not path.is_dir():
+        raise ModelError(f"{path}: exists and is not a directory")
+    if (path / CARD_FILE).exists() and not force:
+        raise ModelError(f"{path}: already holds a trained model; choose another output or pass --force to "
+                         "replace it")
+
+
+def check_threshold(value: Any, where: str) -> float:
+    """A decision threshold must be a finite number: anything else is a ModelError naming ``where``."""
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(float(value)):
+        raise ModelError(f"{where}: threshold must be a finite number, got {value!r}")
+    return float(value)
 
 
 def write_model_dir(path: str | os.PathLike[str], tower: Any, card: dict[str, Any],
-                    config_text: str | None = None, history: dict[str, Any] | None = None) -> Path:
-    """Save the tower and its card (fingerprint computed here) into ``path``; returns the path."""
-    path = Path(path)
-    path.mkdir(parents=True, exist_ok=True)
-    tmp = path / f".{EMBEDDING_FILE}.tmp.keras"
-    tower.save(tmp)
-    os.replace(tmp, path / EMBEDDING_FILE)
-    card = dict(card)
-    card["fingerprint"] = weights_fingerprint(tower)
-    atomic_write_text(path / CARD_FILE, json.dumps(card, indent=2, sort_keys=False, default=_json_default))
-    if config_text is not None:
-        atomic_write_text(path / CONFIG_FILE, config_text)
-    if history is not None:
-        atomic_write_text(path / HISTORY_FILE, json.dumps(history, indent=2, default=_json_default))
-    return path
+                    config_text: str | None = None, history: dict[str, Any] | None = None,
+                    force: bool = True) -> Path:
+    """Deprecated alias of :meth:`ModelDir.write` (kept for one release); returns the path."""
+    return ModelDir.write(path, tower, card, config_text=config_text, history=history, force=force).path
 
 
 def _json_default(o: Any) -> Any:

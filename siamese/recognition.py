@@ -17,10 +17,12 @@ from typing import Any
 
 import numpy as np
 
+from siamese import distances
 from siamese.errors import GalleryError
 from siamese.index import FaceGallery, Source
-from siamese.model_dir import ModelDir, similarity_to_distance
-from siamese.verification import FaceEmbedder
+from siamese.index.gallery import check_name
+from siamese.model_dir import ModelDir, check_threshold
+from siamese.verification import FaceEmbedder, VerificationResult
 
 
 @dataclass
@@ -59,7 +61,8 @@ class Recognizer:
                  **embedder_kwargs: Any) -> None:
         self.model_dir = model if isinstance(model, ModelDir) else ModelDir(model)
         self.embedder = FaceEmbedder(self.model_dir, **embedder_kwargs)
-        self.threshold = float(threshold) if threshold is not None else self.model_dir.threshold()
+        self.threshold = (check_threshold(threshold, "--threshold") if threshold is not None
+                          else self.model_dir.threshold())
         self.gallery_dir = Path(gallery).expanduser()
         self._create = create and not _is_gallery(self.gallery_dir)
         self._index = index
@@ -93,7 +96,10 @@ class Recognizer:
         return self.enroll_many({name: list(images)}, progress=progress)
 
     def enroll_many(self, people: dict[str, list[str | os.PathLike[str]]], progress: bool = False) -> EnrollSummary:
-        """Enroll several identities in ONE gallery transaction (all land or none)."""
+        """Enroll several identities in ONE gallery transaction (all land or none). Names are checked before any
+        photo is read or anything is written."""
+        for name in people:
+            check_name(name)
         files = [str(p) for paths in people.values() for p in paths]
         owner = [name for name, paths in people.items() for _ in paths]
         embedded = self.embedder.embed_files(files, progress=progress)
@@ -117,15 +123,16 @@ class Recognizer:
 
     # -- decisions ----------------------------------------------------------------------------------
     def _distance(self, similarity: Any) -> Any:
-        return similarity_to_distance(similarity, self.model_dir.distance)
+        return distances.get(self.model_dir.distance).from_similarity(similarity)
 
-    def verify(self, image: str | os.PathLike[str], claim: str) -> dict[str, Any]:
+    def verify(self, image: str | os.PathLike[str], claim: str) -> VerificationResult:
         """Is the person in ``image`` the enrolled ``claim``? Compared with the closest of its templates."""
+        check_name(claim)
         templates = self.gallery.templates(claim)
         emb = self.embedder.embed_file(image)
         distance = float(np.min(self._distance(templates @ emb)))
-        return {"same": distance <= self.threshold, "distance": distance, "threshold": self.threshold,
-                "distance_kind": self.model_dir.distance, "claim": claim, "image": str(image)}
+        return VerificationResult(distance <= self.threshold, distance, self.threshold, self.model_dir.distance,
+                                  image_a=str(image), claim=claim)
 
     def identify(self, image: str | os.PathLike[str], top_k: int = 5) -> IdentifyResult:
         """1:N: the ``top_k`` closest identities; found when the closest is within the threshold."""

@@ -6,14 +6,21 @@ This is the library behind ``siamese verify``, ``siamese evaluate`` and ``siames
 
 from __future__ import annotations
 
+import math
 import os
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from siamese.model_dir import ModelDir, pairwise_distance_np
+from siamese import distances
+from siamese.data.cache import PairFaces, unpack_faces
+from siamese.errors import ModelError
+from siamese.model_dir import ModelDir, check_threshold
+
+__all__ = ["EmbeddedFiles", "FaceEmbedder", "PairDistances", "PairFaces", "VerificationResult", "Verifier",
+           "load_pairs", "pair_distances", "pair_faces", "unpack_faces"]
 
 
 @dataclass
@@ -47,9 +54,14 @@ class FaceEmbedder:
         return self.model_dir.embedding_model()
 
     def embed_faces(self, faces: np.ndarray) -> np.ndarray:
+        """Aligned faces ``(N, S, S, 3)`` -> ``(N, dim)`` unit embeddings; ModelError if the model gives NaN/inf
+        (a broken model must never turn into a decision)."""
         from siamese.embedding import embed_faces
 
-        return embed_faces(self.model, faces, flip=self.flip)
+        emb = embed_faces(self.model, faces, flip=self.flip)
+        if not np.all(np.isfinite(emb)):
+            raise ModelError(f"{self.model_dir.path}: the model produced non-finite embeddings (broken weights?)")
+        return emb
 
     def embed_file(self, path: str | os.PathLike[str]) -> np.ndarray:
         """One photo -> ``(dim,)`` embedding. Raises the typed error of the first thing that goes wrong."""
@@ -65,29 +77,32 @@ class FaceEmbedder:
         return EmbeddedFiles(emb, index, errors)
 
 
-def unpack_faces(result: Any) -> tuple[np.ndarray, np.ndarray, list[tuple[str, str]]]:
-    """(faces, positions in the input, [(path, reason)]) from a FaceAligner.align_files result or a
-    siamese.data.load_faces result. Reasons lose the ``"<path>: "`` prefix their messages carry."""
-    faces = np.asarray(result.faces)
-    index = np.asarray(result.indices if hasattr(result, "indices") else result.index,
-                       dtype=np.int64)
-    errors = []
-    for path, message in result.errors:
-        path, message = str(path), str(message)
-        prefix = f"{path}: "
-        errors.append((path, message[len(prefix):] if message.startswith(prefix) else message))
-    return faces, index, errors
-
-
 @dataclass
 class VerificationResult:
+    """A 1:1 decision: ``same`` when ``distance <= threshold``. Either two photos (``image_a``, ``image_b``) or a
+    photo and an enrolled identity (``image_a``, ``claim``)."""
+
     same: bool
     distance: float
     threshold: float
     distance_kind: str
+    image_a: str | None = None
+    image_b: str | None = None
+    claim: str | None = None
+
+    def __post_init__(self) -> None:
+        if not math.isfinite(self.distance):
+            raise ModelError(f"distance is {self.distance!r}: non-finite distances are errors, never decisions")
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        out: dict[str, Any] = {"same": bool(self.same), "distance": float(self.distance),
+                               "threshold": float(self.threshold), "distance_kind": self.distance_kind,
+                               "image_a": self.image_a}
+        if self.claim is not None:
+            out["claim"] = self.claim
+        else:
+            out["image_b"] = self.image_b
+        return out
 
 
 class Verifier:
@@ -97,17 +112,18 @@ class Verifier:
                  **embedder_kwargs: Any) -> None:
         self.embedder = FaceEmbedder(model, **embedder_kwargs)
         md = self.embedder.model_dir
-        self.threshold = float(threshold) if threshold is not None else md.threshold()
+        self.threshold = check_threshold(threshold, "--threshold") if threshold is not None else md.threshold()
         self.distance_kind = md.distance
 
     def distance(self, emb_a: np.ndarray, emb_b: np.ndarray) -> float:
-        return float(pairwise_distance_np(emb_a[None], emb_b[None], self.distance_kind)[0])
+        return float(distances.get(self.distance_kind).rowwise(emb_a[None], emb_b[None])[0])
 
     def verify(self, path_a: str | os.PathLike[str], path_b: str | os.PathLike[str]) -> VerificationResult:
         a = self.embedder.embed_file(path_a)
         b = self.embedder.embed_file(path_b)
         d = self.distance(a, b)
-        return VerificationResult(d <= self.threshold, d, self.threshold, self.distance_kind)
+        return VerificationResult(d <= self.threshold, d, self.threshold, self.distance_kind,
+                                  image_a=str(path_a), image_b=str(path_b))
 
 
 @dataclass
@@ -121,29 +137,11 @@ class PairDistances:
     errors: list[tuple[str, str]]
 
 
-@dataclass
-class PairFaces:
-    """Every distinct image of a pairs set aligned once: ``faces[ia[k]]`` and ``faces[ib[k]]`` are pair ``k``'s
-    faces for the pairs with ``ok[k]`` (both images usable)."""
-
-    faces: np.ndarray
-    ia: np.ndarray
-    ib: np.ndarray
-    ok: np.ndarray
-    errors: list[tuple[str, str]]
-
-
 def pair_faces(aligner: Any, pairs: Any, progress: bool = True) -> PairFaces:
-    """Align each distinct image of ``pairs`` once; pairs with a failed image get ``ok = False``."""
-    unique = sorted(set(map(str, pairs.paths_a)) | set(map(str, pairs.paths_b)))
-    faces, index, errors = unpack_faces(aligner.align_files(unique, progress=progress))
-    slot = np.full(len(unique), -1, dtype=np.int64)
-    slot[index] = np.arange(len(index))
-    pos = {p: i for i, p in enumerate(unique)}
-    ia = slot[[pos[str(p)] for p in pairs.paths_a]]
-    ib = slot[[pos[str(p)] for p in pairs.paths_b]]
-    ok = (ia >= 0) & (ib >= 0)
-    return PairFaces(faces, ia[ok], ib[ok], ok, errors)
+    """Align each distinct image of ``pairs`` once (see :func:`siamese.data.pair_faces`)."""
+    from siamese.data import pair_faces as _pair_faces
+
+    return _pair_faces(pairs, aligner, progress=progress)
 
 
 def pair_distances(embedder: FaceEmbedder, pairs: Any, progress: bool = True) -> PairDistances:
@@ -151,7 +149,7 @@ def pair_distances(embedder: FaceEmbedder, pairs: Any, progress: bool = True) ->
     pf = pair_faces(embedder.aligner, pairs, progress=progress)
     dim = embedder.model_dir.embedding_dim
     emb = embedder.embed_faces(pf.faces) if len(pf.faces) else np.zeros((0, dim), np.float32)
-    d = pairwise_distance_np(emb[pf.ia], emb[pf.ib], embedder.model_dir.distance)
+    d = distances.get(embedder.model_dir.distance).rowwise(emb[pf.ia], emb[pf.ib])
     same = np.asarray(pairs.same)[pf.ok].astype(np.int32)
     folds = np.asarray(pairs.folds)
     folds = folds[pf.ok] if pairs.folds is not None and np.all(folds >= 0) else None

@@ -7,28 +7,13 @@ from typing import Any
 
 import typer
 
-from siamese.cli.output import emit, fail, handle_errors
+from siamese.cli.output import emit, fail, handle_errors, warn
 
 gallery_app = typer.Typer(help="Inspect or edit a gallery: list, info, remove NAME.", no_args_is_help=True)
 
 MODEL_OPT = typer.Option(None, "--model", "-m", help="Model directory (default: $SIAMESE_MODEL or the user data dir).")
 GALLERY_OPT = typer.Option(None, "--gallery", "-g", help="Gallery directory (default: $SIAMESE_GALLERY or the user "
                            "data dir).")
-
-
-def _paths(model: Path | None, gallery: Path | None) -> tuple[Path, Path]:
-    from siamese.paths import default_gallery_dir, default_model_dir
-
-    return model or default_model_dir(), gallery or default_gallery_dir()
-
-
-def verify_claim(image: Path, claim: str, model: Path | None, gallery: Path | None,
-                 threshold: float | None) -> dict[str, Any]:
-    from siamese.recognition import Recognizer
-
-    m, g = _paths(model, gallery)
-    with Recognizer(m, g, threshold=threshold) as rec:
-        return rec.verify(image, claim)
 
 
 @handle_errors
@@ -41,33 +26,36 @@ def enroll(
     index: str = typer.Option("flat", "--index", help="Index kind for a new gallery: flat | ivf | hnsw."),
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:
-    """Enroll photos into the gallery (created on first use, bound to the model). Bad photos are skipped."""
-    from siamese.recognition import Recognizer, identity_folders
+    """Enroll photos into the gallery (created on first use, bound to the model). Bad photos are skipped: each one
+    is named with its reason on stderr. Exit 0 when something was enrolled, 2 when nothing was."""
+    from siamese import api
 
     if from_dir is not None:
         if name is not None or images:
             fail("give either NAME IMAGE... or --from-dir ROOT, not both")
-        people = identity_folders(from_dir)
+        summary = api.enroll_folder(from_dir, gallery=gallery, model=model, index=index, progress=not as_json)
     else:
         if not name or not images:
             fail("give NAME and at least one IMAGE (or --from-dir ROOT)")
-        people = {name: [str(p) for p in images]}
-    m, g = _paths(model, gallery)
-    with Recognizer(m, g, create=True, index=index) as rec:
-        summary = rec.enroll_many(people, progress=not as_json)
+        summary = api.enroll(name, images, gallery=gallery, model=model, index=index, progress=not as_json)
     payload = summary.to_dict()
-    payload["gallery"] = str(g)
+    payload["gallery"] = str(gallery or _default_gallery())
+    for s in payload["skipped"]:
+        warn(f"skipped {s.get('file', s.get('identity'))}: {s['reason']}")
     emit(payload, as_json, _enroll_text)
     if not summary.enrolled:
         raise typer.Exit(2)
 
 
+def _default_gallery() -> Path:
+    from siamese.paths import default_gallery_dir
+
+    return default_gallery_dir()
+
+
 def _enroll_text(p: dict[str, Any]) -> str:
-    lines = [f"enrolled {len(p['enrolled'])} identities, {p['templates']} templates into {p['gallery']}"]
-    if p["skipped"]:
-        lines.append(f"skipped {len(p['skipped'])}:")
-        lines += [f"  {s.get('file', s.get('identity'))}: {s['reason']}" for s in p["skipped"]]
-    return "\n".join(lines)
+    line = f"enrolled {len(p['enrolled'])} identities, {p['templates']} templates into {p['gallery']}"
+    return line + (f" ({len(p['skipped'])} skipped, reasons on stderr)" if p["skipped"] else "")
 
 
 @handle_errors
@@ -80,11 +68,9 @@ def identify(
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:
     """Who is this? Exit 0 = found (closest within the threshold), 1 = unknown, 2 = error."""
-    from siamese.recognition import Recognizer
+    from siamese import api
 
-    m, g = _paths(model, gallery)
-    with Recognizer(m, g, threshold=threshold) as rec:
-        result = rec.identify(image, top_k=top_k)
+    result = api.identify(image, gallery=gallery, model=model, top_k=top_k, threshold=threshold)
     payload = result.to_dict()
     payload["image"] = str(image)
 
@@ -97,19 +83,13 @@ def identify(
     raise typer.Exit(0 if result.found else 1)
 
 
-def _open_gallery(gallery: Path | None, read_only: bool = True) -> Any:
-    from siamese.index import FaceGallery
-    from siamese.paths import default_gallery_dir
-
-    return FaceGallery.open(gallery or default_gallery_dir(), read_only=read_only)
-
-
 @gallery_app.command("list")
 @handle_errors
 def gallery_list(gallery: Path | None = GALLERY_OPT, as_json: bool = typer.Option(False, "--json")) -> None:
     """List enrolled identities."""
-    with _open_gallery(gallery) as g:
-        names = g.names()
+    from siamese import api
+
+    names = api.gallery_names(gallery)
     emit({"identities": names, "count": len(names)}, as_json, lambda p: "\n".join(p["identities"]) or "(empty)")
 
 
@@ -117,9 +97,9 @@ def gallery_list(gallery: Path | None = GALLERY_OPT, as_json: bool = typer.Optio
 @handle_errors
 def gallery_info(gallery: Path | None = GALLERY_OPT, as_json: bool = typer.Option(False, "--json")) -> None:
     """Counts, index kind, model fingerprint and file sizes."""
-    with _open_gallery(gallery) as g:
-        info = g.info()
-    emit(info, as_json)
+    from siamese import api
+
+    emit(api.gallery_info(gallery), as_json)
 
 
 @gallery_app.command("remove")
@@ -130,9 +110,9 @@ def gallery_remove(
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:
     """Forget a person: their templates leave the index and the catalogue, and no bytes of them remain."""
-    with _open_gallery(gallery, read_only=False) as g:
-        removed = g.remove(name)
-    emit({"removed": name, "templates": removed}, as_json, lambda p: f"removed {p['removed']} "
+    from siamese import api
+
+    emit(api.remove(name, gallery).to_dict(), as_json, lambda p: f"removed {p['removed']} "
          f"({p['templates']} templates)")
 
 

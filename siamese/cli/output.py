@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from collections.abc import Callable
 from functools import wraps
@@ -24,14 +25,25 @@ def emit(payload: dict[str, Any], as_json: bool, text: str | Callable[[dict[str,
             typer.echo(f"{k}: {v}")
 
 
+def _short(message: str, limit: int = 400) -> str:
+    """One line, at most ``limit`` characters."""
+    line = " ".join(str(message).split())
+    return line if len(line) <= limit else line[:limit - 3] + "..."
+
+
+def warn(message: str) -> None:
+    """One line on stderr that does not stop the command (e.g. a skipped photo)."""
+    typer.echo(f"siamese: warning: {_short(message)}", err=True)
+
+
 def fail(message: str, code: int = 2) -> None:
     """One line on stderr, then exit with ``code``."""
-    typer.echo(f"siamese: error: {message}", err=True)
+    typer.echo(f"siamese: error: {_short(message)}", err=True)
     raise typer.Exit(code)
 
 
 def handle_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
-    """Turn SiameseError (and bad-input OSErrors) into one stderr line and exit code 2."""
+    """Turn SiameseError, bad-input OSErrors and any unexpected error into one stderr line and exit code 2."""
 
     @wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
@@ -39,10 +51,16 @@ def handle_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
             return fn(*args, **kwargs)
         except SiameseError as e:
             fail(str(e), e.exit_code)
-        except (FileNotFoundError, PermissionError, IsADirectoryError) as e:
+        except (FileNotFoundError, PermissionError, IsADirectoryError, NotADirectoryError) as e:
             fail(f"{e.filename}: {e.strerror}", 2)
         except KeyboardInterrupt:
             typer.echo("siamese: interrupted", err=True)
             sys.exit(130)
+        except (typer.Exit, typer.Abort, SystemExit):
+            raise
+        except Exception as e:  # a bug must never read as a decision (exit 1 = different / unknown)
+            if os.environ.get("SIAMESE_DEBUG"):
+                raise
+            fail(f"internal error: {type(e).__name__}: {e} (set SIAMESE_DEBUG=1 for the traceback)", 2)
 
     return wrapper

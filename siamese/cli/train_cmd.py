@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from siamese.cli.output import emit, fail, handle_errors
+from siamese.cli.output import emit, handle_errors
 
 SHOWN = ("best_accuracy", "roc_auc", "eer")
 
@@ -23,21 +23,11 @@ def train(
     as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
 ) -> None:
     """Train a face-embedding model from a YAML config and write a model directory."""
-    from siamese.config import load_config
+    from siamese import api
 
-    cfg = load_config(config, overrides)
-    if data is not None:
-        cfg["data"]["root"] = str(data)
-    out_dir = out or Path("runs") / config.stem
-    if (out_dir / "model.json").exists() and not force:
-        fail(f"{out_dir}: already holds a trained model; choose another --out or pass --force to replace it")
-    from siamese.training import train as run
-
-    result = run(cfg, out_dir, progress=not (quiet or as_json), debug=debug)
-    payload = {"model_dir": str(result.model_dir), "seconds": round(result.seconds, 1),
-               "epochs": len(next(iter(result.history.values()), [])), "validation": result.val_metrics,
-               "validation_before_training": result.val_before}
-    emit(payload, as_json, lambda p: (
+    result = api.train(config, out or Path("runs") / config.stem, data=data, overrides=overrides, force=force,
+                       progress=not (quiet or as_json), debug=debug)
+    emit(result.to_dict(), as_json, lambda p: (
         f"model written to {p['model_dir']} in {p['seconds']} s\n"
         + "\n".join(f"  val {k}: {p['validation_before_training'].get(k, float('nan')):.4f} before training -> "
                     f"{v:.4f} after" for k, v in p["validation"].items() if k in SHOWN)))

@@ -5,7 +5,8 @@
 * Identity-disjoint, seeded splits: :func:`split_identities`, :func:`kfold_identities`,
   :func:`exclude_identities`.
 * :func:`load_faces`: aligned uint8 faces through an on-disk cache keyed by file content and
-  aligner settings (:class:`LoadedFaces` with per-file errors); :func:`load_pair_faces` for a PairsSet.
+  aligner settings (:class:`LoadedFaces` with per-file errors); :func:`pair_faces` (the one mapping from a
+  PairsSet to aligned faces) and :func:`load_pair_faces` for a PairsSet.
 * tf.data pipelines (import TensorFlow on first use): :func:`pair_dataset`, :func:`pk_dataset`,
   :func:`pairs_eval_dataset`, their index-only forms :func:`pair_index_dataset`,
   :func:`pk_index_dataset`, and :func:`make_augmentation`.
@@ -14,7 +15,17 @@
 from importlib import import_module
 from typing import Any
 
-from siamese.data.cache import FaceCache, LoadedFaces, LoadedPairs, file_sha256, load_faces, load_pair_faces
+from siamese.data.cache import (
+    FaceCache,
+    LoadedFaces,
+    LoadedPairs,
+    PairFaces,
+    file_sha256,
+    load_faces,
+    load_pair_faces,
+    pair_faces,
+    unpack_faces,
+)
 from siamese.data.readers import (
     IMAGE_SUFFIXES,
     IdentityDataset,
@@ -47,15 +58,18 @@ __all__ = [
     "IdentityDataset",
     "LoadedFaces",
     "LoadedPairs",
+    "PairFaces",
     "PairsSet",
     "exclude_identities",
     "file_sha256",
     "kfold_identities",
     "load_faces",
     "load_pair_faces",
+    "pair_faces",
     "read_csv_pairs",
     "read_identity_folders",
     "read_lfw_pairs",
     "split_identities",
+    "unpack_faces",
     *_LAZY,
 ]

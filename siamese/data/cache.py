@@ -256,6 +256,50 @@ def load_faces(
     return LoadedFaces(stacked, np.asarray(index, dtype=np.int64), errs, from_cache, len(miss_first))
 
 
+def unpack_faces(result: Any) -> tuple[np.ndarray, np.ndarray, list[tuple[str, str]]]:
+    """(faces, positions in the input, [(path, reason)]) from a FaceAligner.align_files result or a
+    :func:`load_faces` result. Reasons lose the ``"<path>: "`` prefix their messages carry."""
+    faces = np.asarray(result.faces)
+    index = np.asarray(result.indices if hasattr(result, "indices") else result.index, dtype=np.int64)
+    errors = []
+    for path, message in result.errors:
+        path, message = str(path), str(message)
+        prefix = f"{path}: "
+        errors.append((path, message[len(prefix):] if message.startswith(prefix) else message))
+    return faces, index, errors
+
+
+@dataclass
+class PairFaces:
+    """Every distinct image of a pairs set aligned once: ``faces[ia[k]]`` and ``faces[ib[k]]`` are the faces of
+    the k-th usable pair; ``ok`` marks, per input pair, whether both images worked."""
+
+    faces: np.ndarray
+    ia: np.ndarray
+    ib: np.ndarray
+    ok: np.ndarray
+    errors: list[tuple[str, str]]
+
+
+def pair_faces(pairs: Any, aligner: Aligner, cache: bool = False, cache_dir: str | os.PathLike[str] | None = None,
+               workers: int | None = None, progress: bool = True) -> PairFaces:
+    """Align each distinct image of ``pairs`` once (through the on-disk cache when ``cache``); pairs with a
+    failed image get ``ok = False``. The one mapping from pairs to aligned faces."""
+    unique = sorted(set(map(str, pairs.paths_a)) | set(map(str, pairs.paths_b)))
+    if cache:
+        loaded: Any = load_faces(unique, aligner, cache_dir=cache_dir, workers=workers, progress=progress)
+    else:
+        loaded = aligner.align_files(unique, progress=progress)
+    faces, index, errors = unpack_faces(loaded)
+    slot = np.full(len(unique), -1, dtype=np.int64)
+    slot[index] = np.arange(len(index))
+    pos = {p: i for i, p in enumerate(unique)}
+    ia = slot[[pos[str(p)] for p in pairs.paths_a]] if len(unique) else np.zeros(0, np.int64)
+    ib = slot[[pos[str(p)] for p in pairs.paths_b]] if len(unique) else np.zeros(0, np.int64)
+    ok = (ia >= 0) & (ib >= 0)
+    return PairFaces(faces, ia[ok], ib[ok], ok, errors)
+
+
 @dataclass
 class LoadedPairs:
     """Faces of the pairs whose two files both worked, in input order.
@@ -285,20 +329,12 @@ def load_pair_faces(
     progress: bool = True,
 ) -> LoadedPairs:
     """Load each distinct file of ``pairs`` once with :func:`load_faces`, then assemble the pairs."""
-    unique = sorted(set(pairs.paths_a) | set(pairs.paths_b))
-    loaded = load_faces(unique, aligner, cache_dir=cache_dir, workers=workers, progress=progress)
-    row = {unique[j]: k for k, j in enumerate(loaded.index.tolist())}
-    keep = np.array(
-        [i for i, (a, b) in enumerate(zip(pairs.paths_a, pairs.paths_b, strict=True)) if a in row and b in row],
-        dtype=np.int64,
-    )
-    ia = np.array([row[pairs.paths_a[i]] for i in keep], dtype=np.int64)
-    ib = np.array([row[pairs.paths_b[i]] for i in keep], dtype=np.int64)
+    pf = pair_faces(pairs, aligner, cache=True, cache_dir=cache_dir, workers=workers, progress=progress)
     return LoadedPairs(
-        faces_a=loaded.faces[ia],
-        faces_b=loaded.faces[ib],
-        same=pairs.same[keep],
-        folds=pairs.folds[keep],
-        index=keep,
-        errors=loaded.errors,
+        faces_a=pf.faces[pf.ia],
+        faces_b=pf.faces[pf.ib],
+        same=np.asarray(pairs.same)[pf.ok],
+        folds=np.asarray(pairs.folds)[pf.ok],
+        index=np.flatnonzero(pf.ok).astype(np.int64),
+        errors=pf.errors,
     )

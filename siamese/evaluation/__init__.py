@@ -17,7 +17,7 @@ from siamese.evaluation.metrics import (
     tar_at_far,
     verification_metrics,
 )
-from siamese.evaluation.protocol import contiguous_folds, kfold_accuracy, random_folds
+from siamese.evaluation.protocol import contiguous_folds, kfold_accuracy, protocol_folds, random_folds
 from siamese.evaluation.report import write_report
 from siamese.evaluation.result import EvaluationResult, evaluate_distances
 
@@ -35,6 +35,7 @@ __all__ = [
     "far_key",
     "kfold_accuracy",
     "operating_points",
+    "protocol_folds",
     "random_folds",
     "tar_at_far",
     "verification_metrics",

@@ -21,8 +21,8 @@ from typing import Any
 
 from numpy.typing import ArrayLike
 
+from siamese._files import atomic_write_bytes
 from siamese.errors import InputFileError
-from siamese.evaluation._io import atomic_write_bytes
 from siamese.evaluation.metrics import _at_far, operating_points
 
 FORMAT = "siamese.calibration"

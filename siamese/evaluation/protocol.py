@@ -94,3 +94,14 @@ def kfold_accuracy(
         "std_population": float(np.std(acc, ddof=0)),
         "mean_threshold": float(np.mean(thresholds)),
     }
+
+
+def protocol_folds(same: ArrayLike, folds: ArrayLike | None, n_folds: int = 10) -> np.ndarray | int | None:
+    """The fold policy of ``siamese evaluate``: a pairs file's own (official) folds when it has them, else
+    ``n_folds`` seeded stratified folds (fewer when a class has fewer pairs; None below 2), so that the headline
+    accuracy always uses a threshold chosen on other pairs."""
+    if folds is not None:
+        return np.asarray(folds)
+    s = np.asarray(same)
+    k = min(n_folds, int(min((s == 1).sum(), (s == 0).sum())))
+    return k if k >= 2 else None

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike
 
-from siamese.evaluation._io import atomic_write_bytes
+from siamese._files import atomic_write_bytes
 from siamese.evaluation.metrics import check_pairs, operating_points
 from siamese.evaluation.result import EvaluationResult
 

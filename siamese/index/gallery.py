@@ -51,14 +51,27 @@ NORM_TOLERANCE = 1e-3
 SourceLike = Source | str | os.PathLike[str] | None
 
 
-def _check_name(name: Any) -> str:
+def _shown(name: str, limit: int = 40) -> str:
+    """``repr`` of a name for an error message, cut to ``limit`` characters (a 10,000-character name is not
+    echoed whole)."""
+    return repr(name) if len(name) <= limit else f"{name[:limit]!r}... ({len(name)} characters)"
+
+
+def check_name(name: Any) -> str:
+    """An identity name: a non-empty string without leading/trailing spaces or control characters, at most
+    MAX_NAME_LENGTH characters; GalleryError otherwise."""
     if not isinstance(name, str) or not name.strip():
-        raise GalleryError(f"identity name must be a non-empty string, got {name!r}")
-    if name != name.strip() or len(name) > MAX_NAME_LENGTH:
-        raise GalleryError(f"identity name {name!r}: no leading/trailing spaces, at most {MAX_NAME_LENGTH} chars")
+        raise GalleryError(f"identity name must be a non-empty string, got {_shown(str(name))}")
+    if len(name) > MAX_NAME_LENGTH:
+        raise GalleryError(f"identity name {_shown(name)}: at most {MAX_NAME_LENGTH} characters")
+    if name != name.strip():
+        raise GalleryError(f"identity name {_shown(name)}: no leading or trailing spaces")
     if any(unicodedata.category(ch) in ("Cc", "Cf", "Cs") for ch in name):
-        raise GalleryError(f"identity name {name!r} holds control characters")
+        raise GalleryError(f"identity name {_shown(name)} holds control characters")
     return name
+
+
+_check_name = check_name
 
 
 def _as_source(item: SourceLike) -> Source | None:

@@ -34,6 +34,9 @@ class ContrastiveLoss(MarginLoss):
     needed) that callbacks may ``assign`` during training.
     """
 
+    #: takes the distances of a twin model's pairs (not the embeddings of a P x K batch)
+    pair_input = True
+
     def __init__(
         self,
         margin: float | keras.Variable = 1.0,

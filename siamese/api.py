@@ -1,0 +1,289 @@
+"""The Python API: one function per thing a user does, each usable in one line. The ``siamese`` command only
+wraps these (its ``--json`` output is the ``to_dict()`` of the result each function returns)::
+
+    import siamese
+    siamese.verify("a.jpg", "b.jpg", model="runs/lfw")          # VerificationResult(same=..., distance=...)
+    siamese.enroll("alice", ["a1.jpg", "a2.jpg"], gallery="~/faces", model="runs/lfw")
+    siamese.identify("probe.jpg", gallery="~/faces", model="runs/lfw").name
+    siamese.represent("a.jpg", model="runs/lfw")                # (dim,) unit embedding
+    siamese.train("configs/orl-smoke.yaml", out="runs/orl")
+    siamese.evaluate("runs/lfw", pairs="pairsDevTest.txt")        # EvaluationReport
+    siamese.calibrate("runs/lfw", pairs="pairsDevTrain.txt", far=1e-3)
+    siamese.export("runs/lfw", out="lfw.tflite", fmt="tflite")
+
+``model`` defaults to ``$SIAMESE_MODEL`` (or the user data dir), ``gallery`` to ``$SIAMESE_GALLERY``. Every
+user-caused failure is a :class:`siamese.errors.SiameseError` whose message names the file or key and the reason.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from siamese.errors import SiameseError
+
+if TYPE_CHECKING:  # pragma: no cover
+    from siamese.evaluation import Calibration
+    from siamese.model_dir import ModelDir
+    from siamese.recognition import EnrollSummary, IdentifyResult
+    from siamese.training import TrainResult
+    from siamese.verification import VerificationResult
+
+PathLike = str | os.PathLike[str]
+
+__all__ = ["EvaluationReport", "ExportResult", "GalleryRemoval", "calibrate", "enroll", "enroll_folder", "evaluate",
+           "export", "gallery_info", "gallery_names", "identify", "open_model", "remove", "represent", "train",
+           "verify"]
+
+
+def open_model(model: Any = None) -> ModelDir:
+    """A :class:`~siamese.model_dir.ModelDir` from a path, an open one, or the default location."""
+    from siamese.model_dir import ModelDir
+    from siamese.paths import default_model_dir
+
+    if isinstance(model, ModelDir):
+        return model
+    return ModelDir(model if model is not None else default_model_dir())
+
+
+def _gallery_path(gallery: PathLike | None) -> Path:
+    from siamese.paths import default_gallery_dir
+
+    return Path(gallery).expanduser() if gallery is not None else default_gallery_dir()
+
+
+# --- photos -> embeddings / decisions ------------------------------------------------------------------------
+def represent(image: PathLike, model: Any = None, flip: bool = False) -> np.ndarray:
+    """One photo -> its ``(dim,)`` float32 unit embedding (aligned the way the model was trained)."""
+    from siamese.verification import FaceEmbedder
+
+    return FaceEmbedder(open_model(model), flip=flip).embed_file(image)
+
+
+def verify(image_a: PathLike, image_b: PathLike | None = None, *, claim: str | None = None, model: Any = None,
+           gallery: PathLike | None = None, threshold: float | None = None) -> VerificationResult:
+    """Same person? Two photos (``verify(a, b)``), or a photo against an enrolled identity
+    (``verify(a, claim="alice")``). Accepted when distance <= threshold (default: the model's calibration)."""
+    if (image_b is None) == (claim is None):
+        raise SiameseError("give either a second image or claim=NAME (not both)")
+    if claim is not None:
+        from siamese.recognition import Recognizer
+
+        with Recognizer(open_model(model), _gallery_path(gallery), threshold=threshold) as rec:
+            return rec.verify(image_a, claim)
+    from siamese.verification import Verifier
+
+    return Verifier(open_model(model), threshold=threshold).verify(image_a, image_b)
+
+
+def identify(image: PathLike, *, gallery: PathLike | None = None, model: Any = None, top_k: int = 5,
+             threshold: float | None = None) -> IdentifyResult:
+    """Who is this? The ``top_k`` closest enrolled identities; ``found`` when the closest is within the threshold."""
+    from siamese.recognition import Recognizer
+
+    if top_k < 1:
+        raise SiameseError(f"top_k: must be at least 1, got {top_k}")
+    with Recognizer(open_model(model), _gallery_path(gallery), threshold=threshold) as rec:
+        return rec.identify(image, top_k=top_k)
+
+
+def enroll(name: str, images: Sequence[PathLike], *, gallery: PathLike | None = None, model: Any = None,
+           index: str = "flat", progress: bool = False) -> EnrollSummary:
+    """Enroll photos of one person (the gallery is created on first use, bound to the model)."""
+    return enroll_many({name: list(images)}, gallery=gallery, model=model, index=index, progress=progress)
+
+
+def enroll_folder(root: PathLike, *, gallery: PathLike | None = None, model: Any = None, index: str = "flat",
+                  progress: bool = False) -> EnrollSummary:
+    """Enroll ``root/<name>/<photos>``: one identity per folder, all in one gallery transaction."""
+    from siamese.recognition import identity_folders
+
+    return enroll_many(identity_folders(root), gallery=gallery, model=model, index=index, progress=progress)
+
+
+def enroll_many(people: dict[str, list[PathLike]], *, gallery: PathLike | None = None, model: Any = None,
+                index: str = "flat", progress: bool = False) -> EnrollSummary:
+    """Enroll several identities at once; bad photos are skipped with their reason (see ``summary.skipped``)."""
+    from siamese.plugins import INDEXES
+    from siamese.recognition import Recognizer
+
+    INDEXES.canonical(index)  # validated before anything is created
+    with Recognizer(open_model(model), _gallery_path(gallery), create=True, index=index) as rec:
+        return rec.enroll_many(people, progress=progress)
+
+
+# --- the gallery ---------------------------------------------------------------------------------------------
+@dataclass
+class GalleryRemoval:
+    removed: str
+    templates: int
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"removed": self.removed, "templates": self.templates}
+
+
+def gallery_names(gallery: PathLike | None = None) -> list[str]:
+    """Enrolled identities, sorted."""
+    from siamese.index import FaceGallery
+
+    with FaceGallery.open(_gallery_path(gallery), read_only=True) as g:
+        return g.names()
+
+
+def gallery_info(gallery: PathLike | None = None) -> dict[str, Any]:
+    """Counts, index kind, model fingerprint and file sizes of a gallery."""
+    from siamese.index import FaceGallery
+
+    with FaceGallery.open(_gallery_path(gallery), read_only=True) as g:
+        return g.info()
+
+
+def remove(name: str, gallery: PathLike | None = None) -> GalleryRemoval:
+    """Forget a person: their templates leave the index and the catalogue, and no bytes of them remain."""
+    from siamese.index import FaceGallery
+
+    with FaceGallery.open(_gallery_path(gallery), read_only=False) as g:
+        return GalleryRemoval(name, g.remove(name))
+
+
+# --- training and measuring ----------------------------------------------------------------------------------
+def train(config: PathLike | dict[str, Any] | None, out: PathLike, *, data: PathLike | None = None,
+          overrides: Sequence[str] = (), force: bool = False, progress: bool = False,
+          debug: bool = False) -> TrainResult:
+    """Train from a YAML config (a path or an already loaded dict), write a model directory at ``out``.
+
+    Refuses to replace a trained model in ``out`` unless ``force``; nothing is written when the config or the
+    data is bad.
+    """
+    from siamese.config import load_config, validate
+    from siamese.model_dir import check_writable
+    from siamese.training import train as run
+
+    cfg = validate(dict(config)) if isinstance(config, dict) else load_config(config, overrides)
+    if data is not None:
+        cfg["data"]["root"] = str(data)
+    check_writable(out, force)
+    return run(cfg, out, progress=progress, debug=debug, force=force)
+
+
+@dataclass
+class EvaluationReport:
+    """Figures of a model on a pairs file (``result``: accuracy, AUC, EER, TAR@FAR, k-fold) and how they were
+    obtained."""
+
+    result: Any
+    pairs_file: str
+    pairs_scored: int
+    pairs_skipped: int
+    image_errors: list[tuple[str, str]]
+    flip: bool
+    official_folds: bool
+    report_files: dict[str, str] = field(default_factory=dict)
+    calibration: dict[str, Any] | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        payload = self.result.to_dict()
+        payload.update(pairs_file=self.pairs_file, pairs_scored=self.pairs_scored, pairs_skipped=self.pairs_skipped,
+                       image_errors=len(self.image_errors), flip=self.flip, official_folds=self.official_folds)
+        if self.report_files:
+            payload["report_files"] = dict(self.report_files)
+        if self.calibration is not None:
+            payload["calibration"] = self.calibration
+        return payload
+
+
+def evaluate(model: Any, pairs: PathLike, *, images: PathLike | None = None, flip: bool = False,
+             report: PathLike | None = None, calibrate_far: float | None = None,
+             progress: bool = False) -> EvaluationReport:
+    """Score a model on a pairs file: LFW ``pairs.txt`` by its 10 official folds, other files by 10 seeded
+    stratified folds, so the headline accuracy always uses a threshold chosen on other pairs. With
+    ``calibrate_far``, also store the threshold for that FAR in the model directory."""
+    from siamese.evaluation import evaluate_distances, protocol_folds
+    from siamese.verification import FaceEmbedder, load_pairs, pair_distances
+
+    md = open_model(model)
+    pd = pair_distances(FaceEmbedder(md, flip=flip), load_pairs(pairs, images), progress=progress)
+    if len(pd.same) == 0:
+        first = f"{pd.errors[0][0]}: {pd.errors[0][1]}" if pd.errors else "none"
+        raise SiameseError(f"{pairs}: no pair could be scored (every image failed; first error: {first})")
+    _both_classes(pd.same, pairs)
+    result = evaluate_distances(pd.distances, pd.same, folds=protocol_folds(pd.same, pd.folds))
+    out = EvaluationReport(result, str(pairs), int(len(pd.same)), pd.skipped, pd.errors, flip, pd.folds is not None)
+    if report is not None:
+        from siamese.evaluation import write_report
+
+        files = write_report(result, pd.distances, pd.same, report)
+        out.report_files = {k: str(v) for k, v in files.items()}
+    if calibrate_far is not None:
+        out.calibration = _store_calibration(md, pd, calibrate_far, pairs).to_dict()
+    return out
+
+
+def _both_classes(same: np.ndarray, pairs: PathLike) -> None:
+    genuine = int((np.asarray(same) == 1).sum())
+    if genuine == 0 or genuine == len(same):
+        raise SiameseError(f"{pairs}: needs both genuine (same person) and impostor pairs to score, got "
+                           f"{genuine} genuine and {len(same) - genuine} impostor")
+
+
+def _store_calibration(md: ModelDir, pd: Any, far: float, pairs: PathLike) -> Calibration:
+    from siamese.evaluation import calibrate_threshold
+
+    _both_classes(pd.same, pairs)
+    if not 0.0 < far < 1.0:
+        raise SiameseError(f"--far: must be between 0 and 1, got {far!r}")
+    cal = calibrate_threshold(pd.distances, pd.same, far=far,
+                              meta={"source": str(pairs), "model": md.fingerprint, "distance": md.distance})
+    md.save_calibration(cal)
+    return cal
+
+
+def calibrate(model: Any, pairs: PathLike, *, images: PathLike | None = None, far: float = 1e-3, flip: bool = False,
+              progress: bool = False) -> Calibration:
+    """Choose the decision threshold for a target FAR on a pairs file (not your test set) and store it."""
+    from siamese.verification import FaceEmbedder, load_pairs, pair_distances
+
+    md = open_model(model)
+    pd = pair_distances(FaceEmbedder(md, flip=flip), load_pairs(pairs, images), progress=progress)
+    return _store_calibration(md, pd, far, pairs)
+
+
+@dataclass
+class ExportResult:
+    export: str
+    format: str
+    quantize: str | None
+    accuracy: dict[str, float] | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"export": self.export, "format": self.format, "quantize": self.quantize}
+        if self.accuracy is not None:
+            out["accuracy"] = self.accuracy
+        return out
+
+
+def export(model: Any, out: PathLike, *, fmt: str = "savedmodel", quantize: str | None = None,
+           representative: PathLike | None = None, pairs: PathLike | None = None, images: PathLike | None = None,
+           progress: bool = False) -> ExportResult:
+    """Export the tower for serving (SavedModel folder, or TFLite float32/float16/int8 file). int8 calibrates on
+    ``representative`` photos (or the pairs' photos); with ``pairs``, the export's accuracy is compared with the
+    Keras model's on the same aligned faces."""
+    from siamese.export import compare_accuracy, export_model, representative_faces
+    from siamese.verification import FaceEmbedder, load_pairs
+
+    md = open_model(model)
+    embedder = FaceEmbedder(md)
+    pairs_set = load_pairs(pairs, images) if pairs is not None else None
+    reps = None
+    if quantize == "int8":
+        reps = representative_faces(embedder.aligner, representative, pairs_set, progress=progress)
+    path = export_model(md, fmt, out, quantize=quantize, representative=reps)
+    result = ExportResult(str(path), fmt, quantize)
+    if pairs_set is not None:
+        result.accuracy = compare_accuracy(embedder, path, pairs_set, progress=progress)
+    return result

@@ -1,0 +1,139 @@
+"""Building the pieces of a training run from a validated config, each through its registry
+(:mod:`siamese.plugins`): tower, loss, optimizer, metrics, margin schedules. No if-chains over names: a loss,
+tower or schedule registered by a user is built the same way as the built-ins."""
+
+from __future__ import annotations
+
+import inspect
+import random
+from typing import Any
+
+import numpy as np
+
+from siamese import plugins
+from siamese.errors import ConfigError
+
+
+def set_seeds(seed: int) -> None:
+    """Seed Python, NumPy and Keras (and through it the backend)."""
+    import keras
+
+    random.seed(seed)
+    np.random.seed(seed)
+    keras.utils.set_random_seed(seed)
+
+
+def resolve_precision(requested: str) -> str:
+    """``auto`` -> ``mixed_float16`` when TensorFlow sees a GPU, else ``float32``."""
+    import tensorflow as tf
+
+    if requested == "auto":
+        return "mixed_float16" if tf.config.list_physical_devices("GPU") else "float32"
+    return requested
+
+
+def get_strategy() -> Any:
+    """MirroredStrategy over all GPUs when there are several, else the default strategy (one GPU or the CPU).
+
+    The verification metrics sum their histograms across replicas, so they stay exact.
+    """
+    import tensorflow as tf
+
+    gpus = tf.config.list_physical_devices("GPU")
+    if len(gpus) > 1:
+        return tf.distribute.MirroredStrategy()
+    return tf.distribute.get_strategy()
+
+
+def build_tower(cfg: dict[str, Any]) -> Any:
+    """The embedding tower named by ``model.tower`` (``plugins.TOWERS``)."""
+    m = cfg["model"]
+    size = cfg["faces"]["size"]
+    builder = plugins.TOWERS.get(m["tower"])
+    try:
+        return builder(input_shape=(size, size, 3), embedding_dim=m["embedding_dim"], **m["tower_args"])
+    except (TypeError, ValueError) as e:
+        raise ConfigError(f"model.tower_args: {m['tower']}: {e}") from None
+
+
+def build_optimizer(cfg: dict[str, Any]) -> Any:
+    """Adam / AdamW / SGD with the configured learning-rate schedule (constant or cosine with warm-up)."""
+    import keras
+
+    t = cfg["train"]
+    o = t["optimizer"]
+    total = t["epochs"] * t["steps_per_epoch"]
+    lr: Any = float(o["learning_rate"])
+    sched = t["lr_schedule"]
+    if sched["name"] == "cosine":
+        warm = int(sched.get("warmup_epochs", 0)) * t["steps_per_epoch"]
+        lr = keras.optimizers.schedules.CosineDecay(
+            initial_learning_rate=0.0 if warm else lr, decay_steps=max(total - warm, 1),
+            warmup_target=lr if warm else None, warmup_steps=warm, alpha=0.01)
+    if o["name"] == "adam":
+        return keras.optimizers.Adam(lr)
+    if o["name"] == "adamw":
+        return keras.optimizers.AdamW(lr, weight_decay=float(o["weight_decay"]) or 1e-4)
+    return keras.optimizers.SGD(lr, momentum=0.9, nesterov=True)
+
+
+def takes_pairs(loss: Any) -> bool:
+    """True for losses on the distances of a twin model's pairs (``loss(same, distance)``), False for losses on
+    the embeddings of identity-labelled P x K batches (``loss(labels, embeddings)``)."""
+    return bool(getattr(loss, "pair_input", False))
+
+
+def build_loss(cfg: dict[str, Any]) -> Any:
+    """The loss named by ``loss.name`` (``plugins.LOSSES``) with ``loss.margin`` and ``loss.args``; losses on
+    embeddings also get the model's one distance (``model.distance``)."""
+    lc = cfg["loss"]
+    cls = plugins.LOSSES.get(lc["name"])
+    kwargs: dict[str, Any] = {"margin": float(lc["margin"]), **lc["args"]}
+    params = inspect.signature(cls).parameters
+    if not getattr(cls, "pair_input", False):
+        if "distance" in params:
+            kwargs.setdefault("distance", cfg["model"]["distance"])
+        elif "distance_metric" in params:
+            kwargs.setdefault("distance_metric", cfg["model"]["distance"])
+    try:
+        return cls(**kwargs)
+    except (TypeError, ValueError) as e:
+        raise ConfigError(f"loss.args: {lc['name']}: {e}") from None
+
+
+def verification_metrics(distance: str) -> list[Any]:
+    """The project's stateful verification metrics, with the histogram range of ``distance``."""
+    from siamese import distances, metrics
+
+    rng = float(distances.get(distance).max_value)
+    return [metrics.VerificationAccuracy(name="accuracy", max_distance=rng),
+            metrics.EqualErrorRate(name="eer", max_distance=rng),
+            metrics.TrueAcceptRate(far=1e-3, name="tar", max_distance=rng),
+            metrics.VerificationAUC(name="auc", max_distance=rng)]
+
+
+def margin_variables(loss: Any) -> dict[str, Any]:
+    """The loss's named margins (``loss.margins`` where defined, else ``{"margin": loss.margin}``)."""
+    margins = getattr(loss, "margins", None)
+    if isinstance(margins, dict):
+        return dict(margins)
+    return {"margin": loss.margin} if hasattr(loss, "margin") else {}
+
+
+def build_margin_schedulers(cfg: dict[str, Any], loss: Any) -> list[Any]:
+    """One MarginScheduler per scheduled margin (``loss.margin_schedule``: one schedule for ``margin`` or
+    ``{margin_name: schedule}``)."""
+    from siamese import callbacks
+
+    spec = cfg["loss"]["margin_schedule"]
+    if spec is None:
+        return []
+    per_margin = {"margin": spec} if not isinstance(spec, dict) or "name" in spec else spec
+    variables = margin_variables(loss)
+    out = []
+    for name, sched in per_margin.items():
+        if name not in variables:
+            raise ConfigError(f"loss.margin_schedule: the loss {cfg['loss']['name']!r} has no margin {name!r} "
+                              f"(it has: {', '.join(sorted(variables)) or 'none'})")
+        out.append(callbacks.MarginScheduler(callbacks.schedules.get(sched), margin=variables[name]))
+    return out

@@ -1,0 +1,112 @@
+"""Training data: identity folders -> filtered, identity-disjoint split -> aligned faces + fixed validation pairs."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from siamese import paths
+from siamese.errors import ConfigError
+
+log = logging.getLogger("siamese.training")
+
+
+@dataclass
+class PreparedData:
+    """Aligned faces of the training and validation identities, and the fixed validation pairs."""
+
+    train_faces: np.ndarray
+    train_labels: np.ndarray
+    val_faces: np.ndarray
+    val_labels: np.ndarray
+    val_a: np.ndarray          # indices into val_faces
+    val_b: np.ndarray
+    val_same: np.ndarray       # 1 = same person
+    summary: dict[str, Any] = field(default_factory=dict)
+
+
+def sample_pairs(labels: np.ndarray, n: int, genuine_fraction: float = 0.5,
+                 seed: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Draw ``n`` distinct-index pairs (about ``genuine_fraction`` genuine) from ``labels``; seeded."""
+    rng = np.random.default_rng(seed)
+    labels = np.asarray(labels)
+    by_id = {c: np.flatnonzero(labels == c) for c in np.unique(labels)}
+    multi = [c for c, idx in by_id.items() if len(idx) >= 2]
+    classes = list(by_id)
+    if not multi or len(classes) < 2:
+        raise ConfigError("data: the validation split needs at least 2 identities, one with 2+ images")
+    n_gen = int(round(n * genuine_fraction))
+    a, b, same = [], [], []
+    for _ in range(n_gen):
+        i, j = rng.choice(by_id[multi[rng.integers(len(multi))]], size=2, replace=False)
+        a.append(i), b.append(j), same.append(1)
+    for _ in range(n - n_gen):
+        c1, c2 = rng.choice(len(classes), size=2, replace=False)
+        a.append(rng.choice(by_id[classes[c1]])), b.append(rng.choice(by_id[classes[c2]])), same.append(0)
+    return np.array(a), np.array(b), np.array(same, dtype=np.int32)
+
+
+def make_aligner(faces_cfg: dict[str, Any]) -> Any:
+    """The FaceAligner of a config's ``faces`` section."""
+    from siamese.faces import FaceAligner
+
+    kwargs: dict[str, Any] = {}
+    if faces_cfg["detector"] == "yunet" and faces_cfg.get("yunet_model"):
+        kwargs["model_path"] = faces_cfg["yunet_model"]
+    return FaceAligner(detector=faces_cfg["detector"], size=faces_cfg["size"], **kwargs)
+
+
+def prepare_data(cfg: dict[str, Any], progress: bool = True) -> PreparedData:
+    """Read, filter, split and align the training data described by ``cfg['data']`` and ``cfg['faces']``."""
+    from siamese import data as sdata
+    from siamese.verification import unpack_faces
+
+    dcfg = cfg["data"]
+    root = paths.data_root(dcfg["root"])
+    folders = root / dcfg["train"]
+    if not folders.is_dir():
+        raise ConfigError(f"data.train: {folders} is not a directory")
+    dataset = sdata.read_identity_folders(folders, min_images=dcfg["min_images"])
+    excluded: set[str] = set()
+    for pairs_file in dcfg["exclude_pairs"]:
+        pairs = sdata.read_lfw_pairs(root / pairs_file, folders)
+        excluded |= set(pairs.people())
+    if excluded:
+        dataset = sdata.exclude_identities(dataset, excluded)
+    if dcfg["max_identities"]:
+        rng = np.random.default_rng(cfg["seed"])
+        keep = sorted(rng.choice(dataset.names, size=min(int(dcfg["max_identities"]), len(dataset.names)),
+                                 replace=False).tolist())
+        dataset = dataset.subset(keep)
+    train_set, val_set = sdata.split_identities(dataset, val_fraction=dcfg["val_fraction"], seed=cfg["seed"])
+
+    aligner = make_aligner(cfg["faces"])
+
+    def load(ds: Any) -> tuple[np.ndarray, np.ndarray, int]:
+        if cfg["faces"]["cache"]:
+            loaded: Any = sdata.load_faces(ds.paths, aligner, progress=progress)
+        else:
+            loaded = aligner.align_files(ds.paths, progress=progress)
+        faces, index, errors = unpack_faces(loaded)
+        for path, reason in errors[:5]:
+            log.warning("skipped %s: %s", path, reason)
+        return faces, np.asarray(ds.labels)[index], len(errors)
+
+    train_faces, train_labels, train_err = load(train_set)
+    val_faces, val_labels, val_err = load(val_set)
+    a, b, same = sample_pairs(val_labels, dcfg["val_pairs"], 0.5, seed=cfg["seed"] + 1)
+    summary = {
+        "source": str(dcfg["train"]),
+        "excluded_pairs_files": list(dcfg["exclude_pairs"]),
+        "excluded_people": len(excluded),
+        "train_identities": int(len(np.unique(train_labels))),
+        "train_images": int(len(train_faces)),
+        "val_identities": int(len(np.unique(val_labels))),
+        "val_images": int(len(val_faces)),
+        "val_pairs": int(len(same)),
+        "skipped_images": int(train_err + val_err),
+    }
+    return PreparedData(train_faces, train_labels, val_faces, val_labels, a, b, same, summary)

@@ -1,0 +1,134 @@
+"""The training run: a validated config -> a model directory (see :mod:`siamese.model_dir`).
+
+Flow: overwrite guard -> data (:mod:`.data`) -> pieces from the registries (:mod:`.build`) -> ``model.fit`` with
+margin schedulers, LR logging, per-epoch pair validation with the verification metrics, best checkpoint, early
+stopping, TensorBoard, stop on NaN -> model directory with card and a threshold calibrated on validation pairs.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from siamese.config import dump_config
+from siamese.training import build
+from siamese.training.card import calibrate_on_validation, model_card, validation_distances, validation_figures
+from siamese.training.data import PreparedData, prepare_data
+
+
+@dataclass
+class TrainResult:
+    model_dir: Path
+    history: dict[str, list[float]]
+    val_metrics: dict[str, float]
+    seconds: float
+    val_before: dict[str, float] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"model_dir": str(self.model_dir), "seconds": round(self.seconds, 1),
+                "epochs": len(next(iter(self.history.values()), [])), "validation": self.val_metrics,
+                "validation_before_training": self.val_before}
+
+
+def _callbacks(cfg: dict[str, Any], out: Path, tower: Any, loss: Any, data: PreparedData, ds: Any) -> list[Any]:
+    import keras
+
+    from siamese import callbacks as scallbacks
+
+    t = cfg["train"]
+    distance = cfg["model"]["distance"]
+    cbs: list[Any] = [scallbacks.PairValidation(tower, data.val_faces, data.val_a, data.val_b, data.val_same,
+                                                distance, build.verification_metrics(distance), flip=t["flip_eval"])]
+    cbs += build.build_margin_schedulers(cfg, loss)
+    cbs.append(scallbacks.LearningRateLogger())
+    cbs.append(keras.callbacks.TerminateOnNaN())
+    monitor = t["monitor"]
+    mode = "min" if monitor in ("val_eer", "val_loss") else "max"
+    cbs.append(keras.callbacks.ModelCheckpoint(out / "best.weights.h5", monitor=monitor, mode=mode,
+                                               save_best_only=True, save_weights_only=True))
+    if t["early_stopping"]:
+        es = dict(t["early_stopping"])
+        cbs.append(keras.callbacks.EarlyStopping(monitor=es.get("monitor", monitor), mode=es.get("mode", mode),
+                                                 patience=int(es.get("patience", 5))))
+    if t["tensorboard"]:
+        cbs.append(keras.callbacks.TensorBoard(
+            log_dir=str(out / "logs"), profile_batch=tuple(t["profile_batches"]) if t["profile_batches"] else 0))
+    if t["grad_norms"]:
+        x, y = next(iter(ds))
+        cbs.append(scallbacks.GradientNormLogger(loss, x, y, out / "logs" / "grad_norms"))
+    return cbs
+
+
+def train(cfg: dict[str, Any], out_dir: str | os.PathLike[str], progress: bool = True, debug: bool = False,
+          data: PreparedData | None = None, force: bool = False) -> TrainResult:
+    """Train the model described by ``cfg`` (validated) and write ``out_dir``. Returns history and metrics.
+
+    Refuses (ModelError) to replace a trained model in ``out_dir`` unless ``force``; nothing is written before the
+    data is known to be usable.
+    """
+    import keras
+    import tensorflow as tf
+
+    from siamese import data as sdata
+    from siamese.model_dir import ModelDir, check_writable
+    from siamese.models import build_siamese
+
+    start = time.time()
+    out = Path(out_dir)
+    check_writable(out, force)
+    build.set_seeds(cfg["seed"])
+    if data is None:
+        data = prepare_data(cfg, progress=progress)
+    out.mkdir(parents=True, exist_ok=True)  # only once the data is known to be usable
+    precision = build.resolve_precision(cfg["train"]["precision"])
+    keras.mixed_precision.set_global_policy(precision)
+    if debug:
+        tf.config.run_functions_eagerly(True)
+        tf.debugging.enable_check_numerics()
+    t = cfg["train"]
+    distance = cfg["model"]["distance"]
+    aug = t["augment"]
+    augment = sdata.make_augmentation(flip=aug["flip"], affine=aug["affine"], color=aug["color"], seed=cfg["seed"],
+                                      shift=aug["shift"])
+    best = out / "best.weights.h5"
+    try:
+        with build.get_strategy().scope():
+            tower = build.build_tower(cfg)
+            loss = build.build_loss(cfg)
+            compile_args = {"optimizer": build.build_optimizer(cfg), "loss": loss, "jit_compile": t["jit_compile"],
+                            "run_eagerly": debug}
+            if build.takes_pairs(loss):
+                model = build_siamese(tower, distance=distance)
+                model.compile(metrics=build.verification_metrics(distance), **compile_args)
+                ds = sdata.pair_dataset(data.train_faces, data.train_labels, batch_size=t["batch_size"],
+                                        genuine_fraction=t["genuine_fraction"], seed=cfg["seed"], augment=augment)
+                tower = model.get_layer("tower")
+            else:
+                model = tower
+                model.compile(**compile_args)
+                ds = sdata.pk_dataset(data.train_faces, data.train_labels, P=t["pk"]["P"], K=t["pk"]["K"],
+                                      seed=cfg["seed"], augment=augment)
+        cbs = _callbacks(cfg, out, tower, loss, data, ds)
+        val_before = validation_figures(validation_distances(tower, data, distance, t["flip_eval"]), data)
+        hist = model.fit(ds, epochs=t["epochs"], steps_per_epoch=t["steps_per_epoch"], callbacks=cbs, shuffle=False,
+                         verbose=(0 if not progress else 1 if sys.stdout.isatty() else 2))
+        if best.exists():
+            model.load_weights(best)
+            best.unlink()
+    finally:
+        if debug:
+            tf.config.run_functions_eagerly(False)
+            tf.debugging.disable_check_numerics()
+        keras.mixed_precision.set_global_policy("float32")
+
+    history = {k: [float(x) for x in v] for k, v in hist.history.items()}
+    val_d = validation_distances(tower, data, distance, t["flip_eval"])
+    val_metrics = validation_figures(val_d, data)
+    card = model_card(cfg, data, history, precision, val_metrics, val_before, start)
+    md = ModelDir.write(out, tower, card, config_text=dump_config(cfg), history=history, force=True)
+    calibrate_on_validation(md, val_d, data, distance)
+    return TrainResult(out, history, val_metrics, time.time() - start, val_before)
