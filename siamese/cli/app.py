@@ -44,12 +44,31 @@ NEEDS_TENSORFLOW = {"train", "evaluate", "calibrate", "export", "verify", "ident
 
 
 def main() -> None:
+    """The ``siamese`` command. Usage errors (a missing argument, an unknown option, a bad option value) are one
+    line on stderr with exit code 2, like every other error (click would draw a multi-line box)."""
+    try:  # typer >= 0.22 carries its own copy of click
+        from typer.exceptions import Abort
+        from typer.exceptions import TyperException as ClickException
+    except ImportError:  # pragma: no cover - older typer on click
+        from click.exceptions import Abort, ClickException
+
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     if NEEDS_TENSORFLOW & set(sys.argv[1:2]) and not {"--help", "-h"} & set(sys.argv):
         from siamese._quiet import import_tensorflow_quietly
 
         import_tensorflow_quietly()
-    app()
+    try:
+        code = app(standalone_mode=False)
+    except ClickException as e:  # usage errors and bad option values
+        message = " ".join(e.format_message().split())
+        ctx = getattr(e, "ctx", None)
+        hint = f" (see '{ctx.command_path} --help')" if ctx is not None else ""
+        typer.echo(f"siamese: error: {message}{hint}", err=True)
+        sys.exit(2)
+    except Abort:
+        typer.echo("siamese: interrupted", err=True)
+        sys.exit(130)
+    sys.exit(code if isinstance(code, int) else 0)
 
 
 if __name__ == "__main__":

@@ -245,8 +245,13 @@ _TRUE = {"1", "true"}
 _FALSE = {"0", "false"}
 
 
+#: names of the ``same`` column that mark the first row as a header
+_HEADER_LABELS = frozenset({"same", "label", "is_same", "issame", "match", "genuine"})
+
+
 def read_csv_pairs(csv_file: str | os.PathLike[str], base_dir: str | os.PathLike[str] | None = None) -> PairsSet:
-    """Read ``path_a,path_b,same[,fold]`` rows; an optional header row is skipped.
+    """Read ``path_a,path_b,same[,fold]`` rows; an optional header row (third column named ``same``, ``label``,
+    ``is_same``, ``match`` or ``genuine``) is skipped.
 
     ``same`` is ``1``/``0`` (or ``true``/``false``); ``fold`` is an int
     >= 0 and, if given, must be given on every row (otherwise folds are -1). Relative paths are
@@ -272,8 +277,8 @@ def read_csv_pairs(csv_file: str | os.PathLike[str], base_dir: str | os.PathLike
                 csv_file, f"line {no}: expected 3 or 4 columns (path_a,path_b,same[,fold]), got {len(cells)}"
             )
         label = cells[2].lower()
-        if k == 0 and label not in _TRUE | _FALSE and not label.lstrip("-").isdigit():
-            continue  # header row
+        if k == 0 and label in _HEADER_LABELS:
+            continue  # header row: only a recognised column name, never a mistyped first pair
         if label in _TRUE:
             same.append(1)
         elif label in _FALSE:
