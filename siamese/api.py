@@ -58,15 +58,16 @@ def _gallery_path(gallery: PathLike | None) -> Path:
 
 
 # --- photos -> embeddings / decisions ------------------------------------------------------------------------
-def represent(image: PathLike, model: Any = None, flip: bool = False) -> np.ndarray:
+def represent(image: PathLike, model: Any = None, flip: bool = False, engine: str | None = None) -> np.ndarray:
     """One photo -> its ``(dim,)`` float32 unit embedding (aligned the way the model was trained)."""
     from siamese.verification import FaceEmbedder
 
-    return FaceEmbedder(open_model(model), flip=flip).embed_file(image)
+    return FaceEmbedder(open_model(model), flip=flip, engine=engine).embed_file(image)
 
 
 def verify(image_a: PathLike, image_b: PathLike | None = None, *, claim: str | None = None, model: Any = None,
-           gallery: PathLike | None = None, threshold: float | None = None) -> VerificationResult:
+           gallery: PathLike | None = None, threshold: float | None = None,
+           engine: str | None = None) -> VerificationResult:
     """Same person? Two photos (``verify(a, b)``), or a photo against an enrolled identity
     (``verify(a, claim="alice")``). Accepted when distance <= threshold (default: the model's calibration)."""
     if (image_b is None) == (claim is None):
@@ -74,46 +75,48 @@ def verify(image_a: PathLike, image_b: PathLike | None = None, *, claim: str | N
     if claim is not None:
         from siamese.recognition import Recognizer
 
-        with Recognizer(open_model(model), _gallery_path(gallery), threshold=threshold) as rec:
+        with Recognizer(open_model(model), _gallery_path(gallery), threshold=threshold, engine=engine) as rec:
             return rec.verify(image_a, claim)
     from siamese.verification import Verifier
 
-    return Verifier(open_model(model), threshold=threshold).verify(image_a, image_b)
+    return Verifier(open_model(model), threshold=threshold, engine=engine).verify(image_a, image_b)
 
 
 def identify(image: PathLike, *, gallery: PathLike | None = None, model: Any = None, top_k: int = 5,
-             threshold: float | None = None) -> IdentifyResult:
+             threshold: float | None = None, engine: str | None = None) -> IdentifyResult:
     """Who is this? The ``top_k`` closest enrolled identities; ``found`` when the closest is within the threshold."""
     from siamese.recognition import Recognizer
 
     if top_k < 1:
         raise SiameseError(f"top_k: must be at least 1, got {top_k}")
-    with Recognizer(open_model(model), _gallery_path(gallery), threshold=threshold) as rec:
+    with Recognizer(open_model(model), _gallery_path(gallery), threshold=threshold, engine=engine) as rec:
         return rec.identify(image, top_k=top_k)
 
 
 def enroll(name: str, images: Sequence[PathLike], *, gallery: PathLike | None = None, model: Any = None,
-           index: str = "flat", progress: bool = False) -> EnrollSummary:
+           index: str = "flat", progress: bool = False, engine: str | None = None) -> EnrollSummary:
     """Enroll photos of one person (the gallery is created on first use, bound to the model)."""
-    return enroll_many({name: list(images)}, gallery=gallery, model=model, index=index, progress=progress)
+    return enroll_many({name: list(images)}, gallery=gallery, model=model, index=index, progress=progress,
+                       engine=engine)
 
 
 def enroll_folder(root: PathLike, *, gallery: PathLike | None = None, model: Any = None, index: str = "flat",
-                  progress: bool = False) -> EnrollSummary:
+                  progress: bool = False, engine: str | None = None) -> EnrollSummary:
     """Enroll ``root/<name>/<photos>``: one identity per folder, all in one gallery transaction."""
     from siamese.recognition import identity_folders
 
-    return enroll_many(identity_folders(root), gallery=gallery, model=model, index=index, progress=progress)
+    return enroll_many(identity_folders(root), gallery=gallery, model=model, index=index, progress=progress,
+                       engine=engine)
 
 
 def enroll_many(people: dict[str, list[PathLike]], *, gallery: PathLike | None = None, model: Any = None,
-                index: str = "flat", progress: bool = False) -> EnrollSummary:
+                index: str = "flat", progress: bool = False, engine: str | None = None) -> EnrollSummary:
     """Enroll several identities at once; bad photos are skipped with their reason (see ``summary.skipped``)."""
     from siamese.plugins import INDEXES
     from siamese.recognition import Recognizer
 
     INDEXES.canonical(index)  # validated before anything is created
-    with Recognizer(open_model(model), _gallery_path(gallery), create=True, index=index) as rec:
+    with Recognizer(open_model(model), _gallery_path(gallery), create=True, index=index, engine=engine) as rec:
         return rec.enroll_many(people, progress=progress)
 
 
@@ -198,8 +201,8 @@ class EvaluationReport:
 
 
 def evaluate(model: Any, pairs: PathLike, *, images: PathLike | None = None, flip: bool = False,
-             report: PathLike | None = None, calibrate_far: float | None = None,
-             progress: bool = False) -> EvaluationReport:
+             report: PathLike | None = None, calibrate_far: float | None = None, progress: bool = False,
+             engine: str | None = None) -> EvaluationReport:
     """Score a model on a pairs file: LFW ``pairs.txt`` by its 10 official folds, other files by 10 seeded
     stratified folds, so the headline accuracy always uses a threshold chosen on other pairs. With
     ``calibrate_far``, also store the threshold for that FAR in the model directory."""
@@ -207,7 +210,7 @@ def evaluate(model: Any, pairs: PathLike, *, images: PathLike | None = None, fli
     from siamese.verification import FaceEmbedder, load_pairs, pair_distances
 
     md = open_model(model)
-    pd = pair_distances(FaceEmbedder(md, flip=flip), load_pairs(pairs, images), progress=progress)
+    pd = pair_distances(FaceEmbedder(md, flip=flip, engine=engine), load_pairs(pairs, images), progress=progress)
     if len(pd.same) == 0:
         first = f"{pd.errors[0][0]}: {pd.errors[0][1]}" if pd.errors else "none"
         raise SiameseError(f"{pairs}: no pair could be scored (every image failed; first error: {first})")
@@ -244,12 +247,12 @@ def _store_calibration(md: ModelDir, pd: Any, far: float, pairs: PathLike) -> Ca
 
 
 def calibrate(model: Any, pairs: PathLike, *, images: PathLike | None = None, far: float = 1e-3, flip: bool = False,
-              progress: bool = False) -> Calibration:
+              progress: bool = False, engine: str | None = None) -> Calibration:
     """Choose the decision threshold for a target FAR on a pairs file (not your test set) and store it."""
     from siamese.verification import FaceEmbedder, load_pairs, pair_distances
 
     md = open_model(model)
-    pd = pair_distances(FaceEmbedder(md, flip=flip), load_pairs(pairs, images), progress=progress)
+    pd = pair_distances(FaceEmbedder(md, flip=flip, engine=engine), load_pairs(pairs, images), progress=progress)
     return _store_calibration(md, pd, far, pairs)
 
 
@@ -267,17 +270,18 @@ class ExportResult:
         return out
 
 
-def export(model: Any, out: PathLike, *, fmt: str = "savedmodel", quantize: str | None = None,
+def export(model: Any, out: PathLike | None = None, *, fmt: str = "tflite", quantize: str | None = None,
            representative: PathLike | None = None, pairs: PathLike | None = None, images: PathLike | None = None,
            progress: bool = False) -> ExportResult:
-    """Export the tower for serving (SavedModel folder, or TFLite float32/float16/int8 file). int8 calibrates on
+    """Export the tower for serving (TFLite float32/float16/int8 file, or SavedModel folder). Without ``out`` a
+    TFLite export replaces the model directory's own runtime model (``embedding.tflite``). int8 calibrates on
     ``representative`` photos (or the pairs' photos); with ``pairs``, the export's accuracy is compared with the
     Keras model's on the same aligned faces."""
     from siamese.export import compare_accuracy, export_model, representative_faces
     from siamese.verification import FaceEmbedder, load_pairs
 
     md = open_model(model)
-    embedder = FaceEmbedder(md)
+    embedder = FaceEmbedder(md, engine="keras")
     pairs_set = load_pairs(pairs, images) if pairs is not None else None
     reps = None
     if quantize == "int8":
@@ -285,5 +289,5 @@ def export(model: Any, out: PathLike, *, fmt: str = "savedmodel", quantize: str 
     path = export_model(md, fmt, out, quantize=quantize, representative=reps)
     result = ExportResult(str(path), fmt, quantize)
     if pairs_set is not None:
-        result.accuracy = compare_accuracy(embedder, path, pairs_set, progress=progress)
+        result.accuracy = compare_accuracy(md, embedder.aligner, path, pairs_set, progress=progress)
     return result

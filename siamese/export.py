@@ -25,11 +25,11 @@ FORMATS = ("savedmodel", "tflite")
 QUANTIZE = ("float16", "int8")
 
 
-def export_model(model_dir: ModelDir, fmt: str, out: str | os.PathLike[str], quantize: str | None = None,
+def export_model(model_dir: ModelDir, fmt: str, out: str | os.PathLike[str] | None, quantize: str | None = None,
                  representative: np.ndarray | None = None) -> Path:
-    """Write the export to ``out`` (a folder for SavedModel, a file for TFLite) and return its path."""
-    import tensorflow as tf
-
+    """Write the export to ``out`` (a folder for SavedModel, a file for TFLite) and return its path. A TFLite
+    export with ``out=None`` becomes the model directory's own runtime model (``embedding.tflite``, recorded in the
+    card)."""
     if fmt not in FORMATS:
         raise SiameseError(f"--format: {fmt!r} is not one of {', '.join(FORMATS)}")
     if quantize is not None and quantize not in QUANTIZE:
@@ -38,9 +38,13 @@ def export_model(model_dir: ModelDir, fmt: str, out: str | os.PathLike[str], qua
         raise SiameseError("--quantize: only applies to --format tflite")
     if quantize == "int8" and (representative is None or len(representative) == 0):
         raise SiameseError("--quantize int8: needs a representative set of faces (--representative DIR or --pairs)")
-    out = Path(out)
     model = model_dir.embedding_model()
     size = model_dir.input_size
+    if out is None:
+        if fmt != "tflite":
+            raise SiameseError("--out: needed for --format savedmodel")
+        return model_dir.save_tflite(tflite_bytes(model, size, quantize, representative), quantize)
+    out = Path(out)
     if fmt == "savedmodel":
         if out.exists():
             raise SiameseError(f"{out}: already exists; choose another --out")
@@ -49,6 +53,14 @@ def export_model(model_dir: ModelDir, fmt: str, out: str | os.PathLike[str], qua
         return out
     if out.is_dir():
         raise SiameseError(f"{out}: is a directory; --format tflite writes a file")
+
+    return atomic_write_bytes(out, tflite_bytes(model, size, quantize, representative), mode=0o644)
+
+
+def tflite_bytes(model: Any, size: int, quantize: str | None = None, representative: np.ndarray | None = None) -> bytes:
+    """The TFLite flatbuffer of a Keras tower (float32, or ``quantize`` float16 / int8 with ``representative``
+    faces); float32 RGB [0, 255] in, embedding out."""
+    import tensorflow as tf
 
     with tempfile.TemporaryDirectory() as tmp:
         saved = Path(tmp) / "saved"
@@ -66,8 +78,7 @@ def export_model(model_dir: ModelDir, fmt: str, out: str | os.PathLike[str], qua
 
             converter.optimizations = [tf.lite.Optimize.DEFAULT]
             converter.representative_dataset = rep_data
-        blob = converter.convert()
-    return atomic_write_bytes(out, blob, mode=0o644)
+        return converter.convert()
 
 
 def representative_faces(aligner: Any, folder: str | os.PathLike[str] | None, pairs: Any = None,
@@ -84,19 +95,20 @@ def representative_faces(aligner: Any, folder: str | os.PathLike[str] | None, pa
     return unpack_faces(aligner.align_files(files[:REPRESENTATIVE_FACES], progress=progress))[0]
 
 
-def compare_accuracy(embedder: Any, exported: str | os.PathLike[str], pairs: Any,
+def compare_accuracy(model_dir: ModelDir, aligner: Any, exported: str | os.PathLike[str], pairs: Any,
                      progress: bool = False) -> dict[str, float]:
-    """Best accuracy on ``pairs`` of the Keras model (``embedder``) and of the export, on the same aligned faces."""
+    """Best accuracy on ``pairs`` of the Keras model and of the export, on the same aligned faces."""
     from siamese import distances
     from siamese.evaluation import best_threshold
+    from siamese.runtime.keras_engine import KerasEngine
     from siamese.verification import pair_faces
 
     run = ExportedEmbedder(exported)
-    pf = pair_faces(embedder.aligner, pairs, progress=progress)
+    pf = pair_faces(aligner, pairs, progress=progress)
     same = np.asarray(pairs.same)[pf.ok].astype(np.int32)
-    dist = distances.get(embedder.model_dir.distance)
+    dist = distances.get(model_dir.distance)
     out = {}
-    for name, emb in (("keras", embedder.embed_faces(pf.faces)), ("exported", run(pf.faces))):
+    for name, emb in (("keras", KerasEngine(model_dir).embed(pf.faces)), ("exported", run(pf.faces))):
         out[name] = float(best_threshold(dist.rowwise(emb[pf.ia], emb[pf.ib]), same)[1])
     return out
 
@@ -105,15 +117,17 @@ class ExportedEmbedder:
     """Runs an exported model (SavedModel folder or ``.tflite`` file) on faces, for accuracy comparison."""
 
     def __init__(self, path: str | os.PathLike[str]) -> None:
-        import tensorflow as tf
-
         self.path = Path(path)
         if self.path.is_dir():
+            import tensorflow as tf
+
             loaded = tf.saved_model.load(str(self.path))
             self._fn = loaded.signatures["serving_default"]
             self._kind = "savedmodel"
         else:
-            self._interp = tf.lite.Interpreter(model_path=str(self.path))
+            from ai_edge_litert.interpreter import Interpreter
+
+            self._interp = Interpreter(model_path=str(self.path))
             self._kind = "tflite"
 
     def __call__(self, faces: np.ndarray) -> np.ndarray:

@@ -3,6 +3,8 @@
 Layout of ``MODEL_DIR``::
 
     embedding.keras     the embedding tower (float32 [0,255] RGB in, L2-normalised embedding out)
+    embedding.tflite    the same tower for the TensorFlow-free runtime (LiteRT; float32 by default), its sha256 in
+                        the card's ``runtime`` record next to the weights fingerprint it was made from
     model.json          the model card (input size, preprocessing, alignment, embedding size, distance,
                         training data summary, metrics, fingerprint = sha256 of the weights)
     config.yaml         the training config as run (absent for imported models)
@@ -25,14 +27,16 @@ import re
 from pathlib import Path
 from typing import Any
 
-from siamese._files import atomic_path, atomic_write_text
+from siamese._files import atomic_path, atomic_write_bytes, atomic_write_text, file_sha256
 from siamese.errors import ModelError
 
 __all__ = ["CALIBRATION_FILE", "CARD_FILE", "CONFIG_FILE", "DISTANCE_RANGE", "EMBEDDING_FILE", "HISTORY_FILE",
+           "TFLITE_FILE",
            "ModelDir", "atomic_write_text", "pairwise_distance_np", "similarity_to_distance", "weights_fingerprint",
            "write_model_dir"]
 
 EMBEDDING_FILE = "embedding.keras"
+TFLITE_FILE = "embedding.tflite"
 CARD_FILE = "model.json"
 CONFIG_FILE = "config.yaml"
 CALIBRATION_FILE = "calibration.json"
@@ -139,6 +143,9 @@ class ModelDir:
             raise ModelError(f"{where}: 'alignment' must be an object")
         if "size" in align:
             _positive_int(align, "size", where)
+        runtime = self.card.get("runtime")
+        if runtime is not None and (not isinstance(runtime, dict) or not isinstance(runtime.get("sha256"), str)):
+            raise ModelError(f"{where}: 'runtime' must be an object with the sha256 of {TFLITE_FILE}")
 
     # --- card fields -------------------------------------------------------------------------------------
     @property
@@ -190,10 +197,49 @@ class ModelDir:
         check_threshold(calibration.threshold, "calibration threshold")
         return calibration.save(self.path / CALIBRATION_FILE)
 
+    # --- the runtime (TFLite) model -----------------------------------------------------------------------
+    @property
+    def has_tflite(self) -> bool:
+        """True when the directory carries a TFLite model recorded in its card."""
+        return self.card.get("runtime") is not None and (self.path / TFLITE_FILE).is_file()
+
+    @property
+    def tflite_quantization(self) -> str | None:
+        runtime = self.card.get("runtime") or {}
+        return runtime.get("quantize")
+
+    def tflite_path(self, check: bool = True) -> Path:
+        """Path of ``embedding.tflite``; with ``check``, ModelError unless it hashes to the card's record and was
+        made from this directory's weights."""
+        path = self.path / TFLITE_FILE
+        runtime = self.card.get("runtime")
+        if runtime is None or not path.is_file():
+            raise ModelError(f"{self.path}: no {TFLITE_FILE} (write one with 'siamese export {self.path}')")
+        if check:
+            if runtime.get("fingerprint") != self.fingerprint:
+                raise ModelError(f"{path}: made from other weights than {EMBEDDING_FILE} (fingerprint differs)")
+            if file_sha256(path) != runtime["sha256"]:
+                raise ModelError(f"{path}: does not match the sha256 in {CARD_FILE} (the file was replaced or "
+                                 "modified)")
+        return path
+
+    def save_tflite(self, blob: bytes, quantize: str | None = None) -> Path:
+        """Install ``blob`` as this directory's runtime model and record it (sha256, quantisation) in the card."""
+        path = atomic_write_bytes(self.path / TFLITE_FILE, blob, mode=0o644)
+        card = dict(self.card)
+        card["runtime"] = {"tflite": TFLITE_FILE, "quantize": quantize or "float32", "sha256": file_sha256(path),
+                           "fingerprint": self.fingerprint}
+        atomic_write_text(self.path / CARD_FILE, json.dumps(card, indent=2, default=_json_default))
+        self.card = card
+        return path
+
     # --- the Keras model ---------------------------------------------------------------------------------
     def embedding_model(self) -> Any:
         """The tower, loaded in Keras safe mode; checked against the card's fingerprint and for finite weights."""
         if self._model is None:
+            from siamese._quiet import import_tensorflow_quietly
+
+            import_tensorflow_quietly()
             import keras
 
             import siamese.layers  # noqa: F401  (registers custom objects)
@@ -218,8 +264,9 @@ class ModelDir:
     # --- writing -----------------------------------------------------------------------------------------
     @classmethod
     def write(cls, path: str | os.PathLike[str], tower: Any, card: dict[str, Any], config_text: str | None = None,
-              history: dict[str, Any] | None = None, force: bool = False) -> ModelDir:
-        """Save ``tower`` and its card (fingerprint computed here) into ``path``, crash-safely.
+              history: dict[str, Any] | None = None, force: bool = False, tflite: bool = True) -> ModelDir:
+        """Save ``tower`` and its card (fingerprint computed here) into ``path``, crash-safely; with ``tflite``
+        (default) also its float32 TFLite model for the runtime.
 
         Refuses (ModelError) to replace a directory that already holds a trained model unless ``force``.
         """
@@ -229,7 +276,16 @@ class ModelDir:
         with atomic_path(path / EMBEDDING_FILE, mode=0o644) as tmp:
             tower.save(tmp)
         card = dict(card)
+        card.pop("runtime", None)
         card["fingerprint"] = weights_fingerprint(tower)
+        (path / TFLITE_FILE).unlink(missing_ok=True)  # a stale runtime model never outlives its weights
+        if tflite:
+            from siamese.export import tflite_bytes
+
+            blob = tflite_bytes(tower, int(card["input_size"]))
+            tfl = atomic_write_bytes(path / TFLITE_FILE, blob, mode=0o644)
+            card["runtime"] = {"tflite": TFLITE_FILE, "quantize": "float32", "sha256": file_sha256(tfl),
+                               "fingerprint": card["fingerprint"]}
         if config_text is not None:
             atomic_write_text(path / CONFIG_FILE, config_text)
         if history is not None:

@@ -16,7 +16,7 @@ import numpy as np
 
 from siamese import distances
 from siamese.data.cache import PairFaces, unpack_faces
-from siamese.errors import ModelError
+from siamese.errors import ConfigError, ModelError
 from siamese.model_dir import ModelDir, check_threshold
 
 __all__ = ["EmbeddedFiles", "FaceEmbedder", "PairDistances", "PairFaces", "VerificationResult", "Verifier",
@@ -33,32 +33,41 @@ class EmbeddedFiles:
 
 
 class FaceEmbedder:
-    """Aligns photos the way the model was trained (its card's alignment) and embeds them."""
+    """Aligns photos the way the model was trained (its card's alignment) and embeds them with an engine
+    (:func:`siamese.runtime.select_engine`: LiteRT when the model directory has a TFLite model, else Keras)."""
 
     def __init__(self, model: ModelDir | str | os.PathLike[str], detector: str | None = None,
-                 flip: bool = False, strict: bool = False, yunet_model: str | None = None) -> None:
+                 flip: bool = False, strict: bool = False, yunet_model: str | None = None,
+                 engine: str | None = None) -> None:
+        import importlib.util
+
         from siamese.faces import FaceAligner
+        from siamese.plugins import DETECTORS
+        from siamese.runtime import select_engine
 
         self.model_dir = model if isinstance(model, ModelDir) else ModelDir(model)
         align = self.model_dir.alignment
         kwargs: dict[str, Any] = {}
-        name = detector or align.get("detector", "mtcnn")
+        name = DETECTORS.canonical(detector or align.get("detector", "mtcnn"))
+        if name == "mtcnn" and importlib.util.find_spec("tensorflow") is None:
+            raise ConfigError(f"{self.model_dir.path}: this model aligns faces with MTCNN, which needs TensorFlow: "
+                              "pip install 'siamese[train]' (or use a model trained with the yunet detector)")
         if name == "yunet" and yunet_model:
             kwargs["model_path"] = yunet_model
         self.aligner = FaceAligner(detector=name, size=int(align.get("size", self.model_dir.input_size)),
                                    strict=strict, **kwargs)
         self.flip = flip
+        self.engine = select_engine(self.model_dir, engine)
 
     @property
     def model(self) -> Any:
+        """The Keras tower (imports Keras; the runtime path never needs it)."""
         return self.model_dir.embedding_model()
 
     def embed_faces(self, faces: np.ndarray) -> np.ndarray:
         """Aligned faces ``(N, S, S, 3)`` -> ``(N, dim)`` unit embeddings; ModelError if the model gives NaN/inf
         (a broken model must never turn into a decision)."""
-        from siamese.embedding import embed_faces
-
-        emb = embed_faces(self.model, faces, flip=self.flip)
+        emb = self.engine.embed(faces, flip=self.flip)
         if not np.all(np.isfinite(emb)):
             raise ModelError(f"{self.model_dir.path}: the model produced non-finite embeddings (broken weights?)")
         return emb

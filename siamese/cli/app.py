@@ -30,8 +30,12 @@ def _version(value: bool) -> None:
 def root(
     version: bool = typer.Option(False, "--version", callback=_version, is_eager=True,
                                  help="Print the version and exit."),
+    engine: str | None = typer.Option(None, "--engine", help="How models run: auto (LiteRT when the model has a "
+                                      "TFLite file, else Keras) | litert | keras. Default: $SIAMESE_ENGINE or auto."),
 ) -> None:
     """siamese: twin-tower face verification on TensorFlow / Keras 3."""
+    if engine is not None:
+        os.environ["SIAMESE_ENGINE"] = engine
 
 
 train_cmd.register(app)
@@ -39,8 +43,9 @@ model_cmds.register(app)
 gallery_cmd.register(app)
 
 
-# commands that load a model or train: TensorFlow is imported up front, quietly (see siamese/_quiet.py)
-NEEDS_TENSORFLOW = {"train", "evaluate", "calibrate", "export", "verify", "identify", "enroll"}
+# commands that always need TensorFlow: imported up front, quietly (see siamese/_quiet.py). The others (enroll,
+# verify, identify, evaluate, calibrate, gallery) run on LiteRT and import TensorFlow only if the Keras engine is used.
+NEEDS_TENSORFLOW = {"train", "export"}
 
 
 def main() -> None:

@@ -70,9 +70,10 @@ def calibrate(
 @handle_errors
 def export(
     model: Path = typer.Argument(..., help="Model directory."),
-    fmt: str = typer.Option("savedmodel", "--format", help="savedmodel | tflite"),
+    fmt: str = typer.Option("tflite", "--format", help="tflite | savedmodel"),
     quantize: str | None = typer.Option(None, "--quantize", help="float16 | int8 (tflite only)"),
-    out: Path = typer.Option(..., "--out", help="Output folder (savedmodel) or file (tflite)."),
+    out: Path | None = typer.Option(None, "--out", help="Output file (tflite) or folder (savedmodel); without it, "
+                                    "a TFLite export replaces MODEL's own runtime model (embedding.tflite)."),
     representative: Path | None = typer.Option(None, "--representative",
                                                help="Folder of face photos for int8 calibration."),
     pairs: Path | None = typer.Option(None, "--pairs", help="Compare accuracy of the export and the Keras model."),
