@@ -17,11 +17,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
-import cv2
 import numpy as np
 from tqdm import tqdm
 
 from siamese.errors import InputFileError, MultipleFacesError, NoFaceError, SiameseError
+from siamese.faces._cv import cv2
 from siamese.faces.align import ARCFACE_TEMPLATE, align_face, center_crop
 from siamese.faces.detector import Detection, FaceDetector, check_rgb
 from siamese.faces.image_io import DEFAULT_MAX_PIXELS, read_image

@@ -15,12 +15,12 @@ import urllib.request
 from pathlib import Path
 from typing import Any, BinaryIO
 
-import cv2
 import numpy as np
 from filelock import FileLock
 
 from siamese._files import file_sha256
 from siamese.errors import DetectorUnavailableError
+from siamese.faces._cv import cv2
 from siamese.faces.detector import Detection, FaceDetector, check_rgb
 from siamese.paths import cache_dir
 
