@@ -174,6 +174,8 @@ class SQLiteStore(Store):
     def meta(self) -> dict[str, str]:
         try:
             rows = self._query("SELECT key, value FROM meta")
+        except RecoveryNeededError:
+            raise
         except GalleryError as exc:
             raise GalleryError(f"{self.path}: not a gallery catalogue ({exc})") from exc
         meta = dict(rows)
