@@ -10,10 +10,13 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
+import stat
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO
+
+from siamese.errors import FileTooLargeError, InputFileError
 
 TMP_SUFFIX = ".tmp"
 
@@ -96,10 +99,71 @@ def atomic_write_text(path: str | os.PathLike[str], text: str, mode: int = 0o644
     return atomic_write_bytes(path, text.encode("utf-8"), mode)
 
 
+def _kind(mode: int) -> str:
+    for test, name in ((stat.S_ISDIR, "a directory"), (stat.S_ISFIFO, "a FIFO"), (stat.S_ISCHR, "a character device"),
+                       (stat.S_ISBLK, "a block device"), (stat.S_ISSOCK, "a socket")):
+        if test(mode):
+            return name
+    return "not a plain file"
+
+
+@contextlib.contextmanager
+def open_regular_file(path: str | os.PathLike[str]) -> Iterator[tuple[BinaryIO, int]]:
+    """Open ``path`` for reading only if it is a regular file (symlinks followed); yields ``(handle, size)``.
+
+    The file is opened with ``O_NONBLOCK`` (a FIFO without a writer cannot block the open) and checked with
+    ``fstat`` on the opened descriptor (no race with a rename). Raises :class:`~siamese.errors.InputFileError`
+    ``"<path>: not a regular file (a FIFO)"``, ``"<path>: no such file"`` or ``"<path>: cannot read (...)"``.
+    """
+    flags = os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_NOCTTY", 0)
+    try:
+        fd = os.open(path, flags)
+    except FileNotFoundError:
+        raise InputFileError(path, "no such file") from None
+    except OSError as exc:
+        raise InputFileError(path, f"cannot read ({exc.strerror or exc})") from None
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise InputFileError(path, f"not a regular file ({_kind(info.st_mode)})")
+        handle = os.fdopen(fd, "rb")
+    except BaseException:
+        os.close(fd)
+        raise
+    with handle:
+        try:
+            yield handle, info.st_size
+        except OSError as exc:
+            raise InputFileError(path, f"cannot read ({exc.strerror or exc})") from None
+
+
+def read_regular_file(path: str | os.PathLike[str], max_bytes: int) -> bytes:
+    """All bytes of the regular file ``path``, refusing anything else and anything over ``max_bytes``.
+
+    The size is checked from ``fstat`` BEFORE reading, and at most ``max_bytes + 1`` bytes are ever read (a file
+    growing meanwhile is refused too). Raises :class:`~siamese.errors.InputFileError` (see
+    :func:`open_regular_file`) or :class:`~siamese.errors.FileTooLargeError` ``"<path>: larger than N MB ..."``.
+    """
+    def too_large(size: str) -> FileTooLargeError:
+        return FileTooLargeError(path, f"larger than {max_bytes / (1 << 20):.4g} MB ({size} bytes), refused unread")
+
+    with open_regular_file(path) as (handle, size):
+        if size > max_bytes:
+            raise too_large(str(size))
+        data = handle.read(max_bytes + 1)
+    if len(data) > max_bytes:
+        raise too_large(f"over {max_bytes}")
+    return data
+
+
 def file_sha256(path: str | os.PathLike[str]) -> str:
-    """sha256 hex digest of a file's bytes, read in 1 MiB blocks (raises OSError if unreadable)."""
+    """sha256 hex digest of a regular file's bytes, read in 1 MiB blocks.
+
+    Raises :class:`~siamese.errors.InputFileError` when ``path`` is missing, unreadable or not a regular file
+    (a FIFO, a device, a directory: see :func:`open_regular_file`).
+    """
     digest = hashlib.sha256()
-    with open(path, "rb") as handle:
+    with open_regular_file(path) as (handle, _):
         for block in iter(lambda: handle.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()

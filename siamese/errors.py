@@ -25,6 +25,10 @@ class InputFileError(SiameseError):
         super().__init__(f"{self.path}: {reason}")
 
 
+class FileTooLargeError(InputFileError):
+    """A file is larger than the limit for its kind; refused before reading it."""
+
+
 class ImageDecodeError(InputFileError):
     """Not an image, corrupt, truncated, empty, or of an unsupported kind."""
 

@@ -72,7 +72,7 @@ DETECTORS.register("mtcnn", "siamese.faces.mtcnn_detector:MTCNNDetector")
 DETECTORS.register("yunet", "siamese.faces.yunet_detector:YuNetDetector")
 DETECTORS.register("none", "siamese.faces.none_detector:NoDetector")
 
-INDEXES: Registry[Any] = Registry("index kind", key="index")
+INDEXES: Registry[Any] = Registry("kind", key="index")
 INDEXES.register("flat", "siamese.index.flat:FlatBackend")
 INDEXES.register("ivf", "siamese.index.ivf:IVFBackend")
 INDEXES.register("hnsw", "siamese.index.hnsw:HNSWBackend")

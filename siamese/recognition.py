@@ -72,12 +72,14 @@ class Recognizer:
 
     @property
     def gallery(self) -> FaceGallery:
-        """The gallery; a new one is created only when the first identity is enrolled (nothing written before)."""
+        """The gallery; a new one is created only when the first identity is enrolled (nothing written before).
+
+        Race-safe: if another process creates the gallery meanwhile, this one opens it (both enrolments land)."""
         if self._gallery is None:
             if not self._create:
                 raise GalleryError(f"{self.gallery_dir}: no gallery here")
-            self._gallery = FaceGallery.create(self.gallery_dir, self.model_dir.fingerprint,
-                                               self.model_dir.embedding_dim, index=self._index)
+            self._gallery = FaceGallery.open_or_create(self.gallery_dir, self.model_dir.fingerprint,
+                                                       self.model_dir.embedding_dim, index=self._index)
         return self._gallery
 
     def close(self) -> None:

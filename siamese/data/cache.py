@@ -208,8 +208,8 @@ def load_faces(
     for i, path in enumerate(paths):
         try:
             digest = file_sha256(path)
-        except OSError as e:
-            results[i] = E.InputFileError(path, f"cannot read file: {e.strerror or e}")
+        except E.InputFileError as e:  # missing, unreadable, or not a regular file (FIFO, device, folder)
+            results[i] = E.InputFileError(path, f"cannot read file: {e.reason}")
             continue
         digests[i] = digest
         if digest in todo:

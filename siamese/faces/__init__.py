@@ -12,6 +12,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from siamese import plugins as _plugins
+from siamese.faces._cv import cv2  # noqa: F401  (first: sets OpenCV's log level to errors only)
 from siamese.faces.align import ARCFACE_TEMPLATE, TEMPLATE_SIZE, align_face, center_crop, similarity_transform
 from siamese.faces.aligner import ALIGNER_VERSION, AlignResult, FaceAligner, FileError, choose_face
 from siamese.faces.detector import LANDMARK_NAMES, Detection, FaceDetector
@@ -46,19 +48,11 @@ __all__ = [
     "similarity_transform",
 ]
 
-DETECTORS: dict[str, type[FaceDetector]] = {
-    MTCNNDetector.name: MTCNNDetector,
-    YuNetDetector.name: YuNetDetector,
-    NoDetector.name: NoDetector,
-}
+#: The one table of face detectors (``siamese.plugins.DETECTORS``); iterate it for the names.
+DETECTORS = _plugins.DETECTORS
 
 
 def get_detector(name: str, **kwargs: Any) -> FaceDetector:
-    """Create the detector registered as ``name`` (``"mtcnn"``, ``"yunet"``, ``"none"``)."""
-    try:
-        cls = DETECTORS[name.lower()]
-    except (KeyError, AttributeError):
-        from siamese.errors import ConfigError
-
-        raise ConfigError(f"detector: unknown detector {name!r}; choose one of {sorted(DETECTORS)}") from None
-    return cls(**kwargs)
+    """Create the detector registered as ``name`` in :data:`siamese.plugins.DETECTORS` (``"mtcnn"``,
+    ``"yunet"``, ``"none"``, or a plug-in); ConfigError naming the choices if unknown."""
+    return DETECTORS.build(name, **kwargs)

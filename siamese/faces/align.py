@@ -7,10 +7,10 @@ scaled by ``size / 112``.
 
 from __future__ import annotations
 
-import cv2
 import numpy as np
 
 from siamese.errors import ImageDecodeError
+from siamese.faces._cv import cv2
 
 __all__ = ["ARCFACE_TEMPLATE", "TEMPLATE_SIZE", "align_face", "center_crop", "similarity_transform",
            "template"]

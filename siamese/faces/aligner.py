@@ -17,13 +17,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
-import cv2
 import numpy as np
 from tqdm import tqdm
 
 from siamese.errors import InputFileError, MultipleFacesError, NoFaceError, SiameseError
+from siamese.faces._cv import cv2
 from siamese.faces.align import ARCFACE_TEMPLATE, align_face, center_crop
-from siamese.faces.detector import Detection, FaceDetector, check_rgb
+from siamese.faces.detector import DEFAULT_MIN_FACE_SIZE, Detection, FaceDetector, check_rgb
 from siamese.faces.image_io import DEFAULT_MAX_PIXELS, read_image
 
 __all__ = ["ALIGNER_VERSION", "AlignResult", "FaceAligner", "FileError", "choose_face"]
@@ -83,6 +83,9 @@ class FaceAligner:
         max_pixels: decompression-bomb limit for :func:`read_image`.
         max_detect_side: larger images are shrunk to this longest side for detection only
             (landmarks are mapped back and the warp uses the full-resolution image).
+
+    Every detector's ``refuse`` runs first, and detections smaller than its ``min_face_size`` (shorter box
+    side, full-resolution pixels) are dropped: both end as NoFaceError ``"<path>: no face ... (reason)"``.
         **detector_kwargs: passed to the detector class when ``detector`` is a name.
     """
 
@@ -145,11 +148,17 @@ class FaceAligner:
     def align_image(self, image: np.ndarray, source: str = "<array>") -> np.ndarray:
         """Align the face in a uint8 RGB (H, W, 3) image; errors name ``source``."""
         image = check_rgb(image, source)
+        reason = self.detector.refuse(image)
+        if reason is not None:
+            raise NoFaceError(source, f"no face ({reason})")
         if not self.detector.locates_faces:
             return center_crop(image, self.size, source)
-        detections = self.detect(image)
+        found = self.detect(image)
+        minimum = float(getattr(self.detector, "min_face_size", DEFAULT_MIN_FACE_SIZE))
+        detections = [d for d in found if d.side >= minimum]  # the same floor for every detector
         if not detections:
-            raise NoFaceError(source, f"no face found by the {self.detector.name} detector")
+            small = f" (largest {max(d.side for d in found):.0f} px, under the {minimum:g} px minimum)" if found else ""
+            raise NoFaceError(source, f"no face found by the {self.detector.name} detector{small}")
         if len(detections) > 1 and self.strict:
             raise MultipleFacesError(source, f"{len(detections)} faces found (strict mode wants exactly one)")
         face = choose_face(detections, image.shape)

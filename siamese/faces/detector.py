@@ -16,7 +16,10 @@ import numpy as np
 
 from siamese.errors import ImageDecodeError
 
-__all__ = ["LANDMARK_NAMES", "Detection", "FaceDetector", "check_rgb"]
+__all__ = ["DEFAULT_MIN_FACE_SIZE", "LANDMARK_NAMES", "Detection", "FaceDetector", "check_rgb"]
+
+#: Smallest usable face, in pixels (shorter side of the box); smaller detections count as "no face".
+DEFAULT_MIN_FACE_SIZE = 20
 
 LANDMARK_NAMES = ("left_eye", "right_eye", "nose", "mouth_left", "mouth_right")
 
@@ -37,6 +40,11 @@ class Detection:
     @property
     def area(self) -> float:
         return float(max(self.box[2], 0.0) * max(self.box[3], 0.0))
+
+    @property
+    def side(self) -> float:
+        """Shorter side of the box, in pixels (the face size compared with ``min_face_size``)."""
+        return float(max(min(self.box[2], self.box[3]), 0.0))
 
     @property
     def center(self) -> tuple[float, float]:
@@ -64,12 +72,18 @@ class FaceDetector(abc.ABC):
 
     ``locates_faces`` is False for the pass-through detector used on already-aligned crops; the
     aligner then centre-crops instead of warping. ``thread_safe`` says whether ``detect`` may be
-    called from several threads at once.
+    called from several threads at once. ``min_face_size`` (pixels, shorter box side): the aligner
+    treats smaller detections as no face, for every detector (built-ins take it as an argument).
     """
 
     name: ClassVar[str] = ""
     locates_faces: ClassVar[bool] = True
     thread_safe: ClassVar[bool] = False
+    min_face_size: int = DEFAULT_MIN_FACE_SIZE
+
+    def refuse(self, image_rgb: np.ndarray) -> str | None:
+        """Why ``image_rgb`` cannot hold a usable face before any detection (None: go on). Default: None."""
+        return None
 
     @abc.abstractmethod
     def detect(self, image_rgb: np.ndarray) -> list[Detection]:

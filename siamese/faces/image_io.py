@@ -2,7 +2,8 @@
 
 Order of checks, so that nothing big is allocated for a hostile file:
 
-1. read the bytes; empty file -> :class:`ImageDecodeError`;
+1. read the bytes of a regular file only, size-limited before reading (``siamese._files.read_regular_file``);
+   empty file -> :class:`ImageDecodeError`;
 2. sniff the format from the magic bytes and parse width/height from the header (JPEG SOFn, PNG
    IHDR, GIF, BMP, WebP, PNM/PAM, TIFF); over ``max_pixels`` -> :class:`ImageTooLargeError`
    *before* decoding. Formats whose header is not parsed here are refused (whitelist = safe check);
@@ -21,10 +22,11 @@ import os
 import struct
 from dataclasses import dataclass
 
-import cv2
 import numpy as np
 
-from siamese.errors import ImageDecodeError, ImageTooLargeError
+from siamese._files import read_regular_file
+from siamese.errors import FileTooLargeError, ImageDecodeError, ImageTooLargeError, InputFileError
+from siamese.faces._cv import cv2
 
 __all__ = [
     "DEFAULT_MAX_PIXELS",
@@ -396,20 +398,15 @@ def _max_file_bytes(max_pixels: int) -> int:
 def read_image(path: str | os.PathLike[str], max_pixels: int = DEFAULT_MAX_PIXELS) -> np.ndarray:
     """Read a photo file into uint8 RGB ``(H, W, 3)``, EXIF orientation applied.
 
-    Raises :class:`ImageDecodeError` (missing/unreadable, empty, corrupt, truncated, not an image)
-    or :class:`ImageTooLargeError` (over ``max_pixels``, refused from the header before decoding).
+    Only regular files are read (a FIFO, a device or a directory is refused without blocking), and a file larger
+    than any image of ``max_pixels`` could be is refused before reading (see :func:`siamese._files.read_regular_file`).
+    Raises :class:`ImageDecodeError` (missing/unreadable, not a regular file, empty, corrupt, truncated, not an
+    image) or :class:`ImageTooLargeError` (file too big, or over ``max_pixels`` from the header, before decoding).
     """
     try:
-        with open(path, "rb") as handle:
-            size = os.fstat(handle.fileno()).st_size
-            if size > _max_file_bytes(max_pixels):
-                raise ImageTooLargeError(path, f"file is {size} bytes, too big for an image of at most "
-                                         f"{max_pixels} pixels")
-            data = handle.read()
-    except FileNotFoundError:
-        raise ImageDecodeError(path, "no such file") from None
-    except IsADirectoryError:
-        raise ImageDecodeError(path, "is a directory, not an image file") from None
-    except OSError as exc:
-        raise ImageDecodeError(path, f"cannot read ({exc.strerror or exc})") from None
+        data = read_regular_file(path, _max_file_bytes(max_pixels))
+    except FileTooLargeError as exc:
+        raise ImageTooLargeError(path, f"{exc.reason}: too big for an image of at most {max_pixels} pixels") from None
+    except InputFileError as exc:
+        raise ImageDecodeError(path, exc.reason) from None
     return decode_image(data, path, max_pixels)

@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 
 from siamese.errors import DetectorUnavailableError
-from siamese.faces.detector import Detection, FaceDetector, check_rgb
+from siamese.faces.detector import DEFAULT_MIN_FACE_SIZE, Detection, FaceDetector, check_rgb
 
 __all__ = ["MTCNNDetector"]
 
@@ -39,7 +39,7 @@ class MTCNNDetector(FaceDetector):
     """MTCNN face + 5-landmark detector.
 
     Args:
-        min_face_size: smallest face searched for, in pixels.
+        min_face_size: smallest face searched for, in pixels (smaller ones count as no face, see FaceAligner).
         thresholds: P-Net, R-Net, O-Net confidence thresholds.
         scale_factor: image-pyramid step.
         device: TensorFlow device string, e.g. ``"CPU:0"`` or ``"GPU:0"``.
@@ -49,7 +49,7 @@ class MTCNNDetector(FaceDetector):
 
     def __init__(
         self,
-        min_face_size: int = 20,
+        min_face_size: int = DEFAULT_MIN_FACE_SIZE,
         thresholds: tuple[float, float, float] = (0.6, 0.7, 0.8),
         scale_factor: float = 0.709,
         device: str = "CPU:0",

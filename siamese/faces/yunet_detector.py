@@ -15,13 +15,13 @@ import urllib.request
 from pathlib import Path
 from typing import Any, BinaryIO
 
-import cv2
 import numpy as np
 from filelock import FileLock
 
 from siamese._files import file_sha256
 from siamese.errors import DetectorUnavailableError
-from siamese.faces.detector import Detection, FaceDetector, check_rgb
+from siamese.faces._cv import cv2
+from siamese.faces.detector import DEFAULT_MIN_FACE_SIZE, Detection, FaceDetector, check_rgb
 from siamese.paths import cache_dir
 
 __all__ = ["YUNET_FILENAME", "YUNET_SHA256", "YUNET_URL", "YuNetDetector", "resolve_yunet_model"]
@@ -107,6 +107,7 @@ class YuNetDetector(FaceDetector):
         nms_threshold: IoU threshold of the non-maximum suppression.
         top_k: candidates kept before NMS.
         download: allow downloading the model into the cache when no file is found.
+        min_face_size: smaller faces (shorter box side, pixels) count as no face (see FaceAligner).
     """
 
     name = "yunet"
@@ -118,7 +119,9 @@ class YuNetDetector(FaceDetector):
         nms_threshold: float = 0.3,
         top_k: int = 5000,
         download: bool = True,
+        min_face_size: int = DEFAULT_MIN_FACE_SIZE,
     ) -> None:
+        self.min_face_size = int(min_face_size)
         self.model_path = resolve_yunet_model(model_path, download=download)
         self.score_threshold = float(score_threshold)
         self.nms_threshold = float(nms_threshold)
@@ -150,4 +153,5 @@ class YuNetDetector(FaceDetector):
             "score_threshold": self.score_threshold,
             "nms_threshold": self.nms_threshold,
             "top_k": self.top_k,
+            "min_face_size": self.min_face_size,
         }

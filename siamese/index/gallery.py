@@ -9,7 +9,26 @@ A gallery is a directory (mode 0700, files 0600)::
 Crash safety: every write is one SQLite transaction (an identity's templates all land or none);
 the index file is then replaced atomically. If a crash leaves it missing, stale (its tag's
 generation differs from the catalogue's) or unreadable, the next open rebuilds the difference
-from the catalogue (read-write opens also rewrite the file; read-only opens never write).
+from the catalogue (read-write opens also rewrite the file). The tag also records the catalogue's
+*version token* (SQLite's file change counter): a catalogue changed by any other tool makes the next
+open rebuild the whole index from it (each stored template is checked to be finite on the way).
+
+Erasure: :meth:`FaceGallery.remove` rewrites the index file WITHOUT the person's vectors *before*
+the catalogue transaction commits (tagged "stale", so a crash in between only re-adds them from the
+still-present catalogue rows: the removal was never reported done), then commits (SQLite zeroes the
+rows: ``secure_delete``), VACUUMs and tags the file current. So no gallery file holds the vectors
+once the catalogue says they are gone, whatever moment a kill lands. As a second line of defence,
+an open of any kind that finds the index file holding ids the catalogue no longer has rewrites it
+under the writer lock, and every write deletes temp files left by crashed writers first.
+
+Read-only opens write nothing, except to repair what a crash left behind, under the writer lock:
+a hot SQLite journal is rolled back (so ``list`` / ``info`` work after an interrupted write) and an
+index file holding removed vectors is rewritten (see above).
+
+Creation is atomic (a staging folder ``.NAME.*.creating`` renamed into place) and race-safe with
+:meth:`FaceGallery.open_or_create`. A creator holds an ``flock`` on its staging folder; folders
+whose lock is free were left by crashed creators and are deleted by the next create or read-write
+open.
 
 A gallery is bound to one embedding model by a *fingerprint* string recorded at creation;
 embeddings declared with another fingerprint, or of another dimension, raise ModelMismatchError.
@@ -21,6 +40,9 @@ similarity = inner product = cosine similarity, larger is more alike.
 from __future__ import annotations
 
 import contextlib
+import errno
+import fcntl
+import glob
 import json
 import os
 import shutil
@@ -38,8 +60,8 @@ from filelock import FileLock, Timeout
 from siamese.errors import ConfigError, GalleryError, ModelMismatchError
 from siamese.index._fs import FILE_MODE, fsync_dir, remove_stale_temps
 from siamese.index.backend import IndexFileError, SearchBackend
-from siamese.index.registry import get_backend_class
-from siamese.index.sqlite_store import SQLiteStore
+from siamese.index.registry import BACKENDS, get_backend_class
+from siamese.index.sqlite_store import RecoveryNeededError, SQLiteStore
 from siamese.index.types import Match, Source
 
 DB_NAME = "gallery.db"
@@ -49,6 +71,51 @@ MAX_NAME_LENGTH = 256
 NORM_TOLERANCE = 1e-3
 
 SourceLike = Source | str | os.PathLike[str] | None
+STAGING_SUFFIX = ".creating"
+
+
+class _GalleryExistsError(GalleryError):
+    """Internal: create() found the target taken (by another creator, or by anything else)."""
+
+
+def _staging_glob(target: Path) -> str:
+    return f".{glob.escape(target.name)}.*{STAGING_SUFFIX}"
+
+
+def _new_staging(target: Path) -> tuple[Path, int]:
+    """A fresh staging folder beside ``target`` and an fd holding an exclusive flock on it (see module doc)."""
+    while True:
+        staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=STAGING_SUFFIX, dir=target.parent))
+        fd = os.open(staging, os.O_RDONLY | os.O_DIRECTORY)
+        fcntl.flock(fd, fcntl.LOCK_EX)  # waits only while a cleaner deletes it (it took the lock first)
+        if os.fstat(fd).st_nlink > 0:
+            return staging, fd
+        os.close(fd)  # a cleaner got here between mkdtemp and flock and deleted it: take another
+
+
+def remove_stale_staging(target: str | os.PathLike[str]) -> list[Path]:
+    """Delete the staging folders of crashed creations of ``target`` (their flock is free); returns them.
+
+    A live creator holds the flock on its folder from right after ``mkdtemp`` until its rename, so
+    only folders of dead creators are taken; best effort (errors are ignored)."""
+    target = Path(target).expanduser()
+    removed = []
+    for stray in target.parent.glob(_staging_glob(target)):
+        try:
+            fd = os.open(stray, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW)
+        except OSError:
+            continue
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            here, held = os.stat(stray, follow_symlinks=False), os.fstat(fd)
+            if (here.st_dev, here.st_ino) == (held.st_dev, held.st_ino):  # not renamed into place meanwhile
+                shutil.rmtree(stray, ignore_errors=True)
+                removed.append(stray)
+        except OSError:
+            pass  # locked: a live creator
+        finally:
+            os.close(fd)
+    return removed
 
 
 def _shown(name: str, limit: int = 40) -> str:
@@ -80,6 +147,21 @@ def _as_source(item: SourceLike) -> Source | None:
     if isinstance(item, str | os.PathLike):
         return Source.from_file(item)
     raise GalleryError(f"a source must be a Source, a path or None, got {type(item).__name__}")
+
+
+def _roll_back_journal(directory: Path, lock_timeout: float) -> None:
+    """Roll back the hot journal of an interrupted write (a read-write connection does it), under the writer lock."""
+    lock = FileLock(str(directory / LOCK_NAME), timeout=lock_timeout, mode=FILE_MODE, preserve_lock_file=True)
+    try:
+        with lock:
+            store = SQLiteStore(directory / DB_NAME)
+            try:
+                store.meta()  # the first read rolls the journal back
+            finally:
+                store.close()
+    except (Timeout, OSError) as exc:
+        raise GalleryError(f"{directory}: an interrupted write left a journal to roll back, which cannot be done "
+                           f"here ({exc}); open the gallery read-write once") from exc
 
 
 class FaceGallery:
@@ -114,6 +196,7 @@ class FaceGallery:
         )
         self._lock_timeout = lock_timeout
         self._generation = -1
+        self._token: str | None = None
         self._batch_depth = 0
         self._dirty = False
         self._committed = False
@@ -138,22 +221,25 @@ class FaceGallery:
 
         ``index``: ``"flat"`` (exact, default), ``"ivf"`` (opts ``nlist``, ``nprobe``,
         ``train_size``) or ``"hnsw"`` (opts ``m``, ``ef_construction``, ``ef_search``).
-        The directory must not exist or be empty; it appears complete or not at all.
+        The directory must not exist or be empty; it appears complete or not at all. Raises
+        GalleryError if it is taken (see :meth:`open_or_create` for several processes creating one).
         """
         if not isinstance(fingerprint, str) or not fingerprint:
             raise ConfigError(f"fingerprint: must be a non-empty string, got {fingerprint!r}")
         if isinstance(dim, bool) or not isinstance(dim, int | np.integer) or int(dim) <= 0:
             raise ConfigError(f"dim: must be a positive int, got {dim!r}")
         backend_cls = get_backend_class(index)
+        index = BACKENDS.canonical(index)
         try:
             backend = backend_cls(int(dim), **opts)
         except (TypeError, ValueError) as exc:
             raise ConfigError(f"index options for {index!r}: {exc}") from exc
         target = Path(directory).expanduser()
         if target.exists() and (not target.is_dir() or any(target.iterdir())):
-            raise GalleryError(f"{target}: already exists and is not an empty directory")
+            raise _GalleryExistsError(f"{target}: already exists and is not an empty directory")
         target.parent.mkdir(parents=True, exist_ok=True)
-        staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".creating", dir=target.parent))
+        remove_stale_staging(target)
+        staging, staging_lock = _new_staging(target)
         try:
             os.chmod(staging, 0o700)
             store = SQLiteStore(staging / DB_NAME, create=True)
@@ -175,10 +261,53 @@ class FaceGallery:
             fsync_dir(target.parent)
         except BaseException as exc:
             shutil.rmtree(staging, ignore_errors=True)
+            if isinstance(exc, OSError) and exc.errno in (errno.ENOTEMPTY, errno.EEXIST, errno.ENOTDIR):
+                raise _GalleryExistsError(f"{target}: already exists and is not an empty directory") from None
             if isinstance(exc, OSError):
                 raise GalleryError(f"{target}: cannot create gallery ({exc})") from exc
             raise
+        finally:
+            os.close(staging_lock)
         return cls.open(target, fingerprint, lock_timeout=lock_timeout)
+
+    @classmethod
+    def open_or_create(
+        cls,
+        directory: str | os.PathLike[str],
+        fingerprint: str,
+        dim: int,
+        index: str = "flat",
+        *,
+        lock_timeout: float = 60.0,
+        **opts: Any,
+    ) -> FaceGallery:
+        """Open the gallery at ``directory`` (read-write), creating it first if there is none; race-safe.
+
+        Several processes may call this at once on a fresh path: exactly one creates the gallery (atomic
+        rename), the others open the one it created, so every caller's later writes land in the same
+        gallery. ModelMismatchError if the gallery is bound to another ``fingerprint`` or ``dim``;
+        ``index`` and ``opts`` only apply when this call creates it (an existing gallery keeps its own).
+        """
+        target = Path(directory).expanduser()
+        for _ in range(3):
+            if not (target / DB_NAME).is_file():
+                try:
+                    return cls.create(target, fingerprint, dim, index, lock_timeout=lock_timeout, **opts)
+                except _GalleryExistsError:
+                    if not (target / DB_NAME).is_file():
+                        raise  # taken by something that is not a gallery
+            try:
+                gallery = cls.open(target, fingerprint, lock_timeout=lock_timeout)
+            except GalleryError:
+                if (target / DB_NAME).is_file():
+                    raise
+                continue  # removed between our look and our open: try again
+            if gallery.dim != int(dim):
+                gallery.close()
+                raise ModelMismatchError(f"{target}: gallery holds embeddings of dim {gallery.dim}, not {dim} "
+                                         f"(model {fingerprint!r})")
+            return gallery
+        raise GalleryError(f"{target}: cannot open or create a gallery (it keeps appearing and vanishing)")
 
     @classmethod
     def open(
@@ -199,9 +328,17 @@ class FaceGallery:
             raise GalleryError(f"{path}: no gallery here (not a directory)")
         if not (path / DB_NAME).is_file():
             raise GalleryError(f"{path}: no gallery here ({DB_NAME} missing)")
+        if not read_only:
+            remove_stale_staging(path)
         store = SQLiteStore(path / DB_NAME, read_only=read_only)
         try:
-            meta = store.meta()
+            try:
+                meta = store.meta()
+            except RecoveryNeededError:  # read-only: roll the interrupted write back, then read
+                store.close()
+                _roll_back_journal(path, lock_timeout)
+                store = SQLiteStore(path / DB_NAME, read_only=read_only)
+                meta = store.meta()
             if fingerprint is not None and fingerprint != meta["fingerprint"]:
                 raise ModelMismatchError(
                     f"{path}: gallery is bound to model {meta['fingerprint']!r}, not {fingerprint!r}; "
@@ -221,8 +358,9 @@ class FaceGallery:
         return gallery
 
     # -- index cache ----------------------------------------------------------------------------
-    def _tag(self) -> dict[str, Any]:
-        return {"generation": self._generation, "gallery_id": self._meta.get("gallery_id")}
+    def _tag(self, generation: int | None = None) -> dict[str, Any]:
+        return {"generation": self._generation if generation is None else generation,
+                "gallery_id": self._meta.get("gallery_id"), "store_token": self._token}
 
     @contextlib.contextmanager
     def _locked(self) -> Iterator[None]:
@@ -253,22 +391,49 @@ class FaceGallery:
             if tag is not None and tag.get("gallery_id") != self._meta.get("gallery_id"):
                 tag = None
                 self._backend = type(self._backend).from_config(self._backend.get_config())
-            self.recovered = not self._sync(tag)
+            current, stale = self._sync(tag, trusted=tag is not None)
+            self.recovered = not current
             if self.recovered and not self.read_only:
                 self._persist()
+            elif stale:  # read-only, and the file holds vectors the catalogue no longer has: erase them
+                self._rewrite_index_read_only()
 
-    def _sync(self, tag: dict[str, Any] | None) -> bool:
+    def _rewrite_index_read_only(self) -> None:
+        """Replace the index file of a read-only gallery by one of the current catalogue, under the writer lock."""
+        lock = FileLock(str(self.directory / LOCK_NAME), timeout=self._lock_timeout, mode=FILE_MODE,
+                        preserve_lock_file=True)
+        try:
+            with lock:
+                remove_stale_temps(self.directory, INDEX_NAME)
+                self._refresh()  # a writer may have gone on meanwhile: never write back an older state
+                self._backend.save(self.directory / INDEX_NAME, self._tag())
+        except (Timeout, OSError) as exc:
+            raise GalleryError(f"{self.directory}: the index file holds removed templates and cannot be "
+                               f"rewritten ({exc}); open the gallery read-write") from exc
+
+    def _sync(self, tag: dict[str, Any] | None, trusted: bool = True) -> tuple[bool, int]:
         """Make the in-memory index and name lookup match the catalogue (one consistent snapshot).
 
-        Returns True when the index as loaded (described by ``tag``) was already current."""
+        ``trusted``: the in-memory index holds catalogue vectors (ids never reused), so only the difference is
+        applied; an index loaded with another version token (or none) is rebuilt from the catalogue.
+        Returns (was the index as loaded, described by ``tag``, already current; how many ids it held that the
+        catalogue no longer has)."""
         store, backend = self._store, self._backend
         with store.snapshot():
             generation = store.generation()
             _, templates = store.counts()
-            current = tag is not None and tag.get("generation") == generation and backend.size == templates
+            token = store.version_token()
+            if tag is not None and tag.get("store_token") != token:
+                trusted = False
+            current = (trusted and tag is not None and tag.get("generation") == generation
+                       and backend.size == templates)
+            stale = np.empty(0, np.int64)
             if not current:
                 wanted, held = store.template_ids(), backend.ids()
                 stale = np.setdiff1d(held, wanted, assume_unique=True)
+                if not trusted and len(held):  # catalogue changed outside siamese: rebuild all from it
+                    backend.reset()
+                    held = np.empty(0, np.int64)
                 missing = np.setdiff1d(wanted, held, assume_unique=True)
                 if len(stale):
                     backend.remove(stale)
@@ -285,7 +450,8 @@ class FaceGallery:
         owner_rows = np.array([position[o] for o in owners.tolist()], dtype=np.int64) if len(owners) else owners
         self._set_lookup(ids, owner_rows, [names[i] for i in order])
         self._generation = generation
-        return current
+        self._token = token
+        return current, len(stale)
 
     def _set_lookup(self, ids: np.ndarray, owners: np.ndarray, names: list[str | None]) -> None:
         self._lut_ids, self._lut_owner, self._lut_names = ids, owners, names
@@ -302,22 +468,24 @@ class FaceGallery:
         self._dirty = False
 
     @contextlib.contextmanager
-    def _writing(self, persist_now: bool = False) -> Iterator[None]:
+    def _writing(self) -> Iterator[None]:
         self._check_open()
         if self.read_only:
             raise GalleryError(f"{self.directory}: gallery is open read-only")
         with self._mutex, self._locked():
+            remove_stale_temps(self.directory, INDEX_NAME)  # under the lock every temp is a crashed writer's
             self._refresh()
             self._committed = False
             try:
                 yield
             except BaseException:
-                if self._committed:  # catalogue changed but memory may lag: resync on next use
+                if self._committed:  # catalogue or memory changed, may differ: resync on next use
                     self._generation = -1
                 raise
             self._generation = self._store.generation()
+            self._token = self._store.version_token()
             self._dirty = True
-            if self._batch_depth == 0 or persist_now:
+            if self._batch_depth == 0:
                 self._persist()
 
     @contextlib.contextmanager
@@ -438,10 +606,21 @@ class FaceGallery:
         Returns the number of templates removed; GalleryError if the name is unknown.
         """
         name = _check_name(name)
-        with self._writing(persist_now=True):  # even inside batch(): the old file holds the vectors
-            ids = self._store.remove(name)
-            self._committed = True
+        with self._writing():  # the file loses the vectors below, even inside batch(); its final tag may wait
+            row = self._lut_row.get(name)
+            if row is None:
+                raise GalleryError(f"unknown identity {name!r}")
+            ids = self._lut_ids[self._lut_owner == row]
+            self._committed = True  # from here memory may differ from the catalogue
             self._backend.remove(ids)
+            # 1. the index file loses the vectors first, tagged stale (generation -1: never taken as current)
+            self._backend.save(self.directory / INDEX_NAME, self._tag(generation=-1))
+            # 2. then the catalogue commits (a crash before this leaves the person enrolled: not reported done)
+            removed = self._store.remove(name)
+            extra = np.setdiff1d(removed, ids)
+            if len(extra):  # cannot happen under the writer lock; never leave them in memory all the same
+                self._backend.remove(extra)
+                ids = np.union1d(ids, extra)
             keep = ~np.isin(self._lut_ids, ids)
             self._lut_ids, self._lut_owner = self._lut_ids[keep], self._lut_owner[keep]
             row = self._lut_row.pop(name, None)

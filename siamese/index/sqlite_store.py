@@ -8,7 +8,11 @@ Why a rollback journal and not WAL: a read-only open of a WAL database creates `
 files, and read-only opens must not write. Durability: ``synchronous=EXTRA`` also fsyncs the
 directory after the journal is deleted, so a commit survives power loss; a crash (kill -9) at any
 moment rolls the database back to the last commit on the next read-write open. Deleted rows are
-zeroed in place (``secure_delete``) and :meth:`SQLiteStore.scrub` VACUUMs the file.
+zeroed in place (``secure_delete``) and :meth:`SQLiteStore.scrub` VACUUMs the file. A read-only open that meets
+such a journal raises :class:`RecoveryNeededError` (the gallery rolls it back under its writer lock).
+
+Every embedding read back is checked to be finite (a NaN template would silently drop out of searches): a
+non-finite row raises GalleryError naming the identity.
 """
 
 from __future__ import annotations
@@ -48,6 +52,10 @@ CREATE INDEX templates_by_identity ON templates(identity_id);
 """
 
 _MAX_PARAMS = 500
+
+
+class RecoveryNeededError(GalleryError):
+    """A read-only open met a hot journal (interrupted write): a read-write connection must roll it back."""
 
 
 def _now() -> str:
@@ -92,10 +100,21 @@ class SQLiteStore(Store):
     # -- helpers ------------------------------------------------------------------------------
     def _error(self, exc: sqlite3.Error) -> GalleryError:
         text = str(exc)
-        if self.read_only and "readonly" in text:
-            text = ("an interrupted write left a journal to roll back; open the gallery read-write "
-                    f"once to recover it ({text})")
+        if self.read_only and getattr(exc, "sqlite_errorcode", None) == sqlite3.SQLITE_READONLY_ROLLBACK:
+            return RecoveryNeededError(f"{self.path}: an interrupted write left a journal to roll back; open the "
+                                       f"gallery read-write once to recover it ({text})")
         return GalleryError(f"{self.path}: catalogue unreadable: {text}")
+
+    def _check_finite(self, ids: np.ndarray, vectors: np.ndarray) -> None:
+        """Stored templates must be finite: a NaN would silently drop its identity from every search."""
+        bad = ~np.isfinite(vectors).all(axis=1)
+        if bad.any():
+            tid = int(ids[bad][0])
+            rows = self._query("SELECT i.name FROM templates t JOIN identities i ON i.id = t.identity_id "
+                               "WHERE t.id = ?", (tid,))
+            name = rows[0][0] if rows else "?"
+            raise GalleryError(f"{self.path}: identity {name!r} has a non-finite stored template (id {tid}, "
+                               f"{int(bad.sum())} such row(s) in this batch): the catalogue is corrupt")
 
     def _query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         try:
@@ -155,6 +174,8 @@ class SQLiteStore(Store):
     def meta(self) -> dict[str, str]:
         try:
             rows = self._query("SELECT key, value FROM meta")
+        except RecoveryNeededError:
+            raise
         except GalleryError as exc:
             raise GalleryError(f"{self.path}: not a gallery catalogue ({exc})") from exc
         meta = dict(rows)
@@ -217,8 +238,11 @@ class SQLiteStore(Store):
 
     def templates(self, name: str) -> np.ndarray:
         identity = self._identity_id(name)
-        rows = self._query("SELECT embedding FROM templates WHERE identity_id = ? ORDER BY id", (identity,))
-        return np.frombuffer(b"".join(r[0] for r in rows), dtype="<f4").astype(np.float32).reshape(-1, self.dim)
+        rows = self._query("SELECT id, embedding FROM templates WHERE identity_id = ? ORDER BY id", (identity,))
+        ids = np.array([r[0] for r in rows], dtype=np.int64)
+        vectors = np.frombuffer(b"".join(r[1] for r in rows), dtype="<f4").astype(np.float32).reshape(-1, self.dim)
+        self._check_finite(ids, vectors)
+        return vectors
 
     def template_ids(self) -> np.ndarray:
         rows = self._query("SELECT id FROM templates ORDER BY id")
@@ -231,8 +255,9 @@ class SQLiteStore(Store):
 
         def unpack(rows: list[tuple[int, bytes]]) -> tuple[np.ndarray, np.ndarray]:
             got = np.array([r[0] for r in rows], dtype=np.int64)
-            vecs = np.frombuffer(b"".join(r[1] for r in rows), dtype="<f4").astype(np.float32)
-            return got, vecs.reshape(-1, dim)
+            vecs = np.frombuffer(b"".join(r[1] for r in rows), dtype="<f4").astype(np.float32).reshape(-1, dim)
+            self._check_finite(got, vecs)
+            return got, vecs
 
         try:
             if ids is None:
@@ -273,6 +298,15 @@ class SQLiteStore(Store):
             self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         except sqlite3.Error as exc:
             raise self._error(exc) from exc
+
+    def version_token(self) -> str:
+        """SQLite's file change counter (header offset 24): changes with every committed write, by siamese or not."""
+        try:
+            with open(self.path, "rb") as handle:
+                header = handle.read(28)
+        except OSError as exc:
+            raise GalleryError(f"{self.path}: catalogue unreadable: {exc.strerror or exc}") from exc
+        return header[24:28].hex()
 
     def files(self) -> list[str]:
         paths = [self.path, *(Path(f"{self.path}{s}") for s in ("-journal", "-wal", "-shm"))]

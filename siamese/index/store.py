@@ -62,7 +62,8 @@ class Store(abc.ABC):
 
     @abc.abstractmethod
     def embeddings(self, ids: np.ndarray | None = None, batch: int = 65536) -> Iterator[tuple[np.ndarray, np.ndarray]]:
-        """Yield ``(ids int64 (b,), embeddings float32 (b, dim))`` for the given ids (all if None)."""
+        """Yield ``(ids int64 (b,), embeddings float32 (b, dim))`` for the given ids (all if None).
+        GalleryError if a stored embedding is not finite (also for :meth:`templates`)."""
 
     @abc.abstractmethod
     def lookup(self) -> tuple[np.ndarray, np.ndarray, dict[int, str]]:
@@ -87,6 +88,11 @@ class Store(abc.ABC):
     def snapshot(self) -> Iterator[None]:
         """Read several values from one consistent state (no-op unless overridden)."""
         yield
+
+    def version_token(self) -> str | None:
+        """A value that changes whenever the store's content changes, also by a tool other than siamese (the
+        gallery rebuilds its index cache when it differs from the one the cache was built at); None: unknown."""
+        return None
 
     def get_config(self) -> dict[str, Any]:
         return {}

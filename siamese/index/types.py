@@ -8,7 +8,7 @@ import re
 from dataclasses import dataclass
 from typing import NamedTuple
 
-from siamese.errors import InputFileError
+from siamese._files import file_sha256
 
 _SHA256 = re.compile(r"[0-9a-f]{64}")
 
@@ -41,12 +41,5 @@ class Source:
 
     @classmethod
     def from_file(cls, path: str | os.PathLike[str]) -> Source:
-        """Hash the file's bytes; raises InputFileError if it cannot be read."""
-        digest = hashlib.sha256()
-        try:
-            with open(path, "rb") as handle:
-                for block in iter(lambda: handle.read(1 << 20), b""):
-                    digest.update(block)
-        except OSError as exc:
-            raise InputFileError(path, f"cannot read source file ({exc.strerror or exc})") from exc
-        return cls(digest.hexdigest(), os.fspath(path))
+        """Hash the file's bytes; InputFileError if it is missing, unreadable or not a regular file."""
+        return cls(file_sha256(path), os.fspath(path))

@@ -102,3 +102,20 @@ def test_registry() -> None:
     assert isinstance(get_detector("none"), NoDetector)
     with pytest.raises(ConfigError, match="unknown detector 'haar'"):
         get_detector("haar")
+
+
+def test_get_detector_goes_through_the_plugin_table() -> None:
+    from siamese import plugins
+    assert DETECTORS is plugins.DETECTORS
+
+    class Fake(NoDetector):
+        name = "fake"
+
+    plugins.DETECTORS.register("fake_test_detector", Fake)
+    try:
+        assert isinstance(get_detector("Fake-Test-Detector"), Fake)
+        with pytest.raises(ConfigError, match=r"faces\.detector: none: .*argument"):
+            get_detector("none", bogus=1)
+    finally:
+        plugins.DETECTORS._entries.pop("fake_test_detector")
+        plugins.DETECTORS._aliases.pop("fake_test_detector")

@@ -8,7 +8,8 @@ import cv2
 import numpy as np
 import pytest
 
-from siamese.faces import FaceAligner, YuNetDetector, center_crop, read_image
+from siamese.errors import NoFaceError
+from siamese.faces import Detection, FaceAligner, FaceDetector, YuNetDetector, center_crop, read_image
 
 GOOD = ["Aaron_Eckhart/Aaron_Eckhart_0001.jpg", "George_W_Bush/George_W_Bush_0001.jpg"]
 
@@ -91,3 +92,50 @@ def test_bad_arguments(yunet: YuNetDetector) -> None:
         FaceAligner("none", size=4)
     with pytest.raises(ValueError, match="detector_kwargs"):
         FaceAligner(yunet, score_threshold=0.5)
+
+
+# --------------------------------------------------------------------------------- non-faces refused
+
+
+def test_none_detector_keeps_real_crops_and_refuses_non_faces(tmp_path: Path, orl_root: Path, lfw_root: Path,
+                                                              yunet_model: Path) -> None:
+    orl = sorted(orl_root.glob("s*/*.pgm"))
+    lfw = sorted((lfw_root / "lfw-deepfunneled").glob("*/*.jpg"))[::130][:100]
+    assert len(orl) == 400 and len(lfw) == 100
+    rng = np.random.default_rng(3)
+    fakes = {"dot.png": np.full((1, 1, 3), 200, np.uint8), "grey.png": np.full((112, 92, 3), 128, np.uint8),
+             "noise.png": rng.integers(0, 256, (112, 92, 3), dtype=np.uint8)}
+    for name, image in fakes.items():
+        cv2.imwrite(str(tmp_path / name), image)
+    plain = FaceAligner("none")
+    assert len(plain.align_files(orl, progress=False)) == 400  # every ORL crop passes the default checks
+    assert len(plain.align_files(lfw, progress=False)) == 100
+    result = plain.align_files([tmp_path / n for n in fakes], progress=False)
+    reasons = dict(result.errors)
+    assert reasons[str(tmp_path / "dot.png")].endswith(": no face (image is 1x1 pixels, under the minimum face size of "
+                                                       "20 px)")
+    assert "no face (near-constant image" in reasons[str(tmp_path / "grey.png")]
+    assert result.paths == [str(tmp_path / "noise.png")]  # noise needs the optional face check
+    checked = FaceAligner("none", check_face=True, yunet_model=yunet_model)
+    assert len(checked.align_files(orl, progress=False)) >= 396  # measured: 398 of 400
+    assert len(checked.align_files(lfw, progress=False)) >= 98
+    result = checked.align_files([tmp_path / n for n in fakes], progress=False)
+    assert len(result) == 0
+    assert "the face check (YuNet" in dict(result.errors)[str(tmp_path / "noise.png")]
+    assert checked.settings_key() != plain.settings_key()
+
+
+def test_faces_under_the_minimum_size_are_no_face(lfw_root: Path, yunet_model: Path) -> None:
+    path = lfw_root / "lfw-deepfunneled" / GOOD[0]
+    assert FaceAligner("yunet", model_path=yunet_model).align_file(path).shape == (112, 112, 3)
+    with pytest.raises(NoFaceError, match=r"no face found by the yunet detector \(largest \d+ px, under the 200 px"):
+        FaceAligner("yunet", model_path=yunet_model, min_face_size=200).align_file(path)
+
+    class Tiny(FaceDetector):  # a plug-in that knows nothing of sizes gets the default floor (20 px)
+        name = "tiny"
+
+        def detect(self, image_rgb: np.ndarray) -> list[Detection]:
+            return [Detection([10, 10, 12, 15], 0.99, np.tile([[15.0, 15.0]], (5, 1)))]
+
+    with pytest.raises(NoFaceError, match=r"^x: no face found by the tiny detector \(largest 12 px, under the 20 px"):
+        FaceAligner(Tiny()).align_image(np.zeros((64, 64, 3), np.uint8), source="x")

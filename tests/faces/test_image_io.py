@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import struct
+import time
 import zlib
 from pathlib import Path
 
@@ -10,8 +12,11 @@ import cv2
 import numpy as np
 import pytest
 
-from siamese.errors import ImageDecodeError, ImageTooLargeError
+from siamese import _files as files
+from siamese._files import file_sha256, read_regular_file
+from siamese.errors import FileTooLargeError, ImageDecodeError, ImageTooLargeError, InputFileError
 from siamese.faces import decode_image, image_io, parse_header, read_image
+from siamese.index import Source
 
 LFW_FACE = "lfw-deepfunneled/Aaron_Eckhart/Aaron_Eckhart_0001.jpg"
 
@@ -236,3 +241,74 @@ def test_oversized_file_refused_before_reading(tmp_path: Path) -> None:
     path = _write(tmp_path, "huge.bmp", b"BM" + b"\x00" * (2 << 20))
     with pytest.raises(ImageTooLargeError, match="bytes"):
         read_image(path, max_pixels=1)
+
+
+# ------------------------------------------------------------------------ files that are not files
+
+
+def _fifo(tmp_path: Path, name: str = "photo.jpg") -> Path:
+    path = tmp_path / name
+    os.mkfifo(path)
+    return path
+
+
+@pytest.mark.timeout(20)
+def test_fifo_is_refused_without_blocking(tmp_path: Path) -> None:
+    fifo = _fifo(tmp_path)
+    link = tmp_path / "link.jpg"
+    link.symlink_to(fifo)
+    for path in (fifo, link):
+        with pytest.raises(ImageDecodeError) as info:
+            read_image(path)
+        assert str(info.value) == f"{path}: not a regular file (a FIFO)"
+        with pytest.raises(InputFileError, match="not a regular file"):
+            Source.from_file(path)  # provenance hashing goes through the same reader
+
+
+@pytest.mark.timeout(20)
+def test_devices_and_folders_are_refused_unread(tmp_path: Path) -> None:
+    started = time.monotonic()
+    with pytest.raises(ImageDecodeError, match=r"^/dev/zero: not a regular file \(a character device\)$"):
+        read_image("/dev/zero")
+    assert time.monotonic() - started < 1.0  # nothing read (it used to read 2.5 GB in 7 s)
+    with pytest.raises(ImageDecodeError, match=r": not a regular file \(a directory\)$"):
+        read_image(tmp_path)
+    with pytest.raises(InputFileError, match="not a regular file"):
+        file_sha256("/dev/zero")
+
+
+def test_read_regular_file_limit_is_checked_before_reading(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = _write(tmp_path, "x.bin", b"a" * 1000)
+    assert read_regular_file(path, 1000) == b"a" * 1000
+    with pytest.raises(FileTooLargeError, match=r"larger than .* MB \(1000 bytes\)") as info:
+        read_regular_file(path, 999)
+    assert isinstance(info.value, InputFileError) and info.value.path == str(path)
+    # a file that grows after fstat: never more than limit + 1 bytes are read
+    reads: list[int] = []
+    real_fdopen = os.fdopen
+
+    def spy(*args: object, **kwargs: object):  # noqa: ANN202
+        handle = real_fdopen(*args, **kwargs)
+        read = handle.read
+
+        class Spy:
+            def __getattr__(self, name: str) -> object:
+                return getattr(handle, name)
+
+            def read(self, n: int = -1) -> bytes:
+                reads.append(n)
+                return read(n)
+
+            def __enter__(self) -> Spy:
+                return self
+
+            def __exit__(self, *exc: object) -> None:
+                handle.close()
+
+        return Spy()
+
+    monkeypatch.setattr(files.os, "fdopen", spy)
+    assert read_regular_file(path, 5000) == b"a" * 1000
+    assert reads == [5001]
+    with pytest.raises(InputFileError, match="no such file"):
+        read_regular_file(tmp_path / "missing", 10)

@@ -2,6 +2,9 @@
 
     python _worker.py crash DIR START SEED   # enrol / remove in a loop until killed
     python _worker.py enroll DIR PREFIX N    # wait for a line on stdin, then enrol N identities
+    python _worker.py race DIR PREFIX N      # wait for a line on stdin, then open_or_create DIR and enrol N
+    python _worker.py remove DIR             # remove every identity, one by one, until killed
+    python _worker.py create PARENT          # create galleries PARENT/g0, g1, ... until killed
 """
 
 from __future__ import annotations
@@ -59,9 +62,47 @@ def enroll(directory: str, prefix: str, count: int) -> None:
     print("done", flush=True)
 
 
+def race(directory: str, prefix: str, count: int) -> None:
+    from siamese.index import FaceGallery
+
+    print("ready", flush=True)
+    sys.stdin.readline()
+    with FaceGallery.open_or_create(directory, "fp-test", DIM) as gallery:
+        for i in range(count):
+            name = f"{prefix}{i:04d}"
+            gallery.add(name, expected(name))
+    print("done", flush=True)
+
+
+def remove(directory: str) -> None:
+    from siamese.index import FaceGallery
+
+    gallery = FaceGallery.open(directory, "fp-test")
+    print("ready", flush=True)
+    for name in gallery.names():
+        gallery.remove(name)
+    print("done", flush=True)
+
+
+def create(parent: str) -> None:
+    from pathlib import Path
+
+    from siamese.index import FaceGallery
+
+    print("ready", flush=True)
+    for i in range(100_000):
+        FaceGallery.create(Path(parent) / f"g{i}", "fp-test", DIM).close()
+
+
 if __name__ == "__main__":
     mode, directory = sys.argv[1], sys.argv[2]
     if mode == "crash":
         crash(directory, int(sys.argv[3]), int(sys.argv[4]))
+    elif mode == "race":
+        race(directory, sys.argv[3], int(sys.argv[4]))
+    elif mode == "remove":
+        remove(directory)
+    elif mode == "create":
+        create(directory)
     else:
         enroll(directory, sys.argv[3], int(sys.argv[4]))

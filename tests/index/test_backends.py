@@ -161,3 +161,21 @@ def test_bad_options_raise() -> None:
         HNSWBackend(DIM, m=1)
     with pytest.raises(ValueError):
         FlatBackend(0)
+
+
+def test_backends_are_the_plugin_table() -> None:
+    from siamese import plugins
+    from siamese.index import register_backend
+
+    assert BACKENDS is plugins.INDEXES
+    assert get_backend_class("HNSW") is HNSWBackend
+
+    @register_backend
+    class Exact2(FlatBackend):
+        kind = "exact_test"
+
+    try:
+        assert plugins.INDEXES.get("exact_test") is Exact2 and get_backend_class("exact-test") is Exact2
+    finally:
+        plugins.INDEXES._entries.pop("exact_test")
+        plugins.INDEXES._aliases.pop("exact_test")

@@ -304,3 +304,114 @@ def test_closed_gallery_refuses_work(gallery: FaceGallery) -> None:
     gallery.close()  # idempotent
     with pytest.raises(GalleryError, match="closed"):
         gallery.names()
+
+
+# ------------------------------------------------------------------------------ hardening
+
+
+def test_open_or_create_creates_then_opens_and_checks_the_model(tmp_path: Path, rng) -> None:
+    directory = tmp_path / "new" / "g"
+    with FaceGallery.open_or_create(directory, FP, DIM, index="HNSW") as g:
+        g.add("a", _unit(rng, 1))
+        assert g.kind == "hnsw"  # the canonical name is recorded
+    with FaceGallery.open_or_create(directory, FP, DIM, index="flat") as g:  # exists: opened, kept as is
+        assert g.names() == ["a"] and g.kind == "hnsw"
+    with pytest.raises(ModelMismatchError, match="bound to model"):
+        FaceGallery.open_or_create(directory, "another model", DIM)
+    with pytest.raises(ModelMismatchError, match="dim 24, not 12"):
+        FaceGallery.open_or_create(directory, FP, 12)
+    (tmp_path / "junk").mkdir()
+    (tmp_path / "junk" / "notes.txt").write_text("not a gallery")
+    with pytest.raises(GalleryError, match="already exists and is not an empty directory"):
+        FaceGallery.open_or_create(tmp_path / "junk", FP, DIM)
+
+
+def test_only_stale_staging_folders_are_removed(tmp_path: Path) -> None:
+    from siamese.index.gallery import _new_staging, remove_stale_staging
+
+    target = tmp_path / "g"
+    live, fd = _new_staging(target)  # a creator still at work holds the lock
+    dead, dead_fd = _new_staging(target)
+    os.close(dead_fd)  # its creator died
+    assert remove_stale_staging(target) == [dead]
+    assert live.is_dir() and not dead.exists()
+    with FaceGallery.open_or_create(target, FP, DIM):
+        assert live.is_dir()  # still locked: left alone
+    os.close(fd)
+    with FaceGallery.open(target, FP):  # a read-write open cleans up beside the gallery
+        pass
+    assert not list(tmp_path.glob(".g.*"))
+
+
+def test_non_finite_values_are_refused_and_detected(tmp_path: Path, gallery: FaceGallery, people) -> None:
+    bad = people["person 03"].copy()
+    bad[0, 5] = np.inf
+    with pytest.raises(GalleryError, match="identity 'x': embeddings hold NaN or inf"):
+        gallery.add("x", bad)
+    query = people["person 03"][:1].copy()
+    query[0, 0] = np.nan
+    with pytest.raises(GalleryError, match="query: embeddings hold NaN or inf"):
+        gallery.search(query)
+    directory = gallery.directory
+    gallery.close()
+    db = sqlite3.connect(directory / "gallery.db")  # tamper with one stored template
+    (tid,) = db.execute("SELECT t.id FROM templates t JOIN identities i ON i.id = t.identity_id "
+                        "WHERE i.name = 'person 03' ORDER BY t.id LIMIT 1").fetchone()
+    db.execute("UPDATE templates SET embedding = ? WHERE id = ?",
+               (np.full(DIM, np.nan, "<f4").tobytes(), tid))
+    db.commit()
+    db.close()
+    for read_only in (True, False):
+        with pytest.raises(GalleryError, match=r"gallery\.db: identity 'person 03' has a non-finite stored"):
+            FaceGallery.open(directory, FP, read_only=read_only)
+
+
+def test_catalogue_changed_outside_siamese_rebuilds_the_index(gallery: FaceGallery, people) -> None:
+    directory = gallery.directory
+    gallery.close()
+    new = -people["person 05"][:1]  # a valid (unit) vector the index file has never seen
+    db = sqlite3.connect(directory / "gallery.db")
+    db.execute("UPDATE templates SET embedding = ? WHERE id = (SELECT MIN(t.id) FROM templates t JOIN identities i "
+               "ON i.id = t.identity_id WHERE i.name = 'person 05')", (new.astype("<f4").tobytes(),))
+    db.commit()
+    db.close()
+    with FaceGallery.open(directory, FP, read_only=True) as g:
+        assert g.recovered and g.verify() == []
+        hit = g.search(new, k=1)[0][0]
+        assert hit.name == "person 05" and hit.similarity == pytest.approx(1.0, abs=1e-5)
+
+
+def test_read_only_open_rolls_back_an_interrupted_write(gallery: FaceGallery, rng) -> None:
+    directory = gallery.directory
+    names = gallery.names()
+    gallery.close()
+    pid = os.fork()
+    if pid == 0:  # a writer killed mid-transaction: leaves a hot journal
+        try:
+            db = sqlite3.connect(directory / "gallery.db", isolation_level=None)
+            db.execute("PRAGMA cache_size = 1")
+            db.execute("BEGIN IMMEDIATE")
+            db.execute("DELETE FROM templates")
+            db.executemany("INSERT INTO identities(name, created) VALUES (?, 'x')", [(f"n{i}",) for i in range(3000)])
+        finally:
+            os._exit(0)
+    os.waitpid(pid, 0)
+    assert (directory / "gallery.db-journal").exists()
+    with FaceGallery.open(directory, FP, read_only=True) as g:
+        assert g.names() == names and g.info()["templates"] == g.info()["indexed"] > 0
+    assert not (directory / "gallery.db-journal").exists()
+
+
+def test_read_only_open_erases_removed_vectors_left_in_the_index_file(gallery: FaceGallery, people) -> None:
+    directory = gallery.directory
+    index = directory / "index.faiss"
+    old = index.read_bytes()  # holds person 07, as a crash between catalogue commit and index write would leave
+    gallery.remove("person 07")
+    gallery.close()
+    index.write_bytes(old)
+    pieces = [row.astype("<f4").tobytes()[i : i + 16] for row in people["person 07"] for i in range(0, 4 * DIM, 16)]
+    assert any(p in index.read_bytes() for p in pieces)
+    with FaceGallery.open(directory, FP, read_only=True) as g:
+        assert "person 07" not in g.names() and g.verify() == []
+    for path in directory.iterdir():
+        assert not any(p in path.read_bytes() for p in pieces), path
