@@ -66,8 +66,8 @@ def represent(image: PathLike, model: Any = None, flip: bool = False, engine: st
 
 
 def verify(image_a: PathLike, image_b: PathLike | None = None, *, claim: str | None = None, model: Any = None,
-           gallery: PathLike | None = None, threshold: float | None = None,
-           engine: str | None = None) -> VerificationResult:
+           gallery: PathLike | None = None, threshold: float | None = None, engine: str | None = None,
+           check_face: bool = False) -> VerificationResult:
     """Same person? Two photos (``verify(a, b)``), or a photo against an enrolled identity
     (``verify(a, claim="alice")``). Accepted when distance <= threshold (default: the model's calibration)."""
     if (image_b is None) == (claim is None):
@@ -75,48 +75,55 @@ def verify(image_a: PathLike, image_b: PathLike | None = None, *, claim: str | N
     if claim is not None:
         from siamese.recognition import Recognizer
 
-        with Recognizer(open_model(model), _gallery_path(gallery), threshold=threshold, engine=engine) as rec:
+        with Recognizer(open_model(model), _gallery_path(gallery), threshold=threshold, engine=engine,
+                        check_face=check_face) as rec:
             return rec.verify(image_a, claim)
     from siamese.verification import Verifier
 
-    return Verifier(open_model(model), threshold=threshold, engine=engine).verify(image_a, image_b)
+    return Verifier(open_model(model), threshold=threshold, engine=engine, check_face=check_face).verify(image_a,
+                                                                                                        image_b)
 
 
 def identify(image: PathLike, *, gallery: PathLike | None = None, model: Any = None, top_k: int = 5,
-             threshold: float | None = None, engine: str | None = None) -> IdentifyResult:
+             threshold: float | None = None, engine: str | None = None, check_face: bool = False) -> IdentifyResult:
     """Who is this? The ``top_k`` closest enrolled identities; ``found`` when the closest is within the threshold."""
     from siamese.recognition import Recognizer
 
     if top_k < 1:
         raise SiameseError(f"top_k: must be at least 1, got {top_k}")
-    with Recognizer(open_model(model), _gallery_path(gallery), threshold=threshold, engine=engine) as rec:
+    with Recognizer(open_model(model), _gallery_path(gallery), threshold=threshold, engine=engine,
+                    check_face=check_face) as rec:
         return rec.identify(image, top_k=top_k)
 
 
 def enroll(name: str, images: Sequence[PathLike], *, gallery: PathLike | None = None, model: Any = None,
-           index: str = "flat", progress: bool = False, engine: str | None = None) -> EnrollSummary:
+           index: str = "flat", progress: bool = False, engine: str | None = None,
+           check_face: bool = False) -> EnrollSummary:
     """Enroll photos of one person (the gallery is created on first use, bound to the model)."""
     return enroll_many({name: list(images)}, gallery=gallery, model=model, index=index, progress=progress,
-                       engine=engine)
+                       engine=engine, check_face=check_face)
 
 
 def enroll_folder(root: PathLike, *, gallery: PathLike | None = None, model: Any = None, index: str = "flat",
-                  progress: bool = False, engine: str | None = None) -> EnrollSummary:
+                  progress: bool = False, engine: str | None = None, check_face: bool = False) -> EnrollSummary:
     """Enroll ``root/<name>/<photos>``: one identity per folder, all in one gallery transaction."""
     from siamese.recognition import identity_folders
 
     return enroll_many(identity_folders(root), gallery=gallery, model=model, index=index, progress=progress,
-                       engine=engine)
+                       engine=engine, check_face=check_face)
 
 
 def enroll_many(people: dict[str, list[PathLike]], *, gallery: PathLike | None = None, model: Any = None,
-                index: str = "flat", progress: bool = False, engine: str | None = None) -> EnrollSummary:
-    """Enroll several identities at once; bad photos are skipped with their reason (see ``summary.skipped``)."""
+                index: str = "flat", progress: bool = False, engine: str | None = None,
+                check_face: bool = False) -> EnrollSummary:
+    """Enroll several identities at once; bad photos are skipped with their reason (see ``summary.skipped``).
+    ``check_face``: with a pre-aligned-crop model (detector none), refuse crops in which YuNet finds no face."""
     from siamese.plugins import INDEXES
     from siamese.recognition import Recognizer
 
     INDEXES.canonical(index)  # validated before anything is created
-    with Recognizer(open_model(model), _gallery_path(gallery), create=True, index=index, engine=engine) as rec:
+    with Recognizer(open_model(model), _gallery_path(gallery), create=True, index=index, engine=engine,
+                    check_face=check_face) as rec:
         return rec.enroll_many(people, progress=progress)
 
 

@@ -35,6 +35,8 @@ DEFAULTS: dict[str, Any] = {
         "size": 112,               # aligned crop size (pixels, square)
         "yunet_model": None,       # path to the YuNet ONNX file; None -> $SIAMESE_YUNET or download
         "cache": True,             # keep aligned crops in the on-disk cache
+        "min_face_size": 20,       # faces smaller than this (pixels, shorter box side) count as no face
+        "check_face": False,       # detector none: refuse crops in which YuNet finds no face
     },
     "model": {
         "tower": "small_cnn",      # small_cnn | iresnet

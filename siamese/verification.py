@@ -38,24 +38,23 @@ class FaceEmbedder:
 
     def __init__(self, model: ModelDir | str | os.PathLike[str], detector: str | None = None,
                  flip: bool = False, strict: bool = False, yunet_model: str | None = None,
-                 engine: str | None = None) -> None:
+                 engine: str | None = None, check_face: bool = False) -> None:
         import importlib.util
 
-        from siamese.faces import FaceAligner
+        from siamese.faces import make_aligner
         from siamese.plugins import DETECTORS
         from siamese.runtime import select_engine
 
         self.model_dir = model if isinstance(model, ModelDir) else ModelDir(model)
         align = self.model_dir.alignment
-        kwargs: dict[str, Any] = {}
         name = DETECTORS.canonical(detector or align.get("detector", "mtcnn"))
         if name == "mtcnn" and importlib.util.find_spec("tensorflow") is None:
             raise ConfigError(f"{self.model_dir.path}: this model aligns faces with MTCNN, which needs TensorFlow: "
                               "pip install 'siamese[train]' (or use a model trained with the yunet detector)")
-        if name == "yunet" and yunet_model:
-            kwargs["model_path"] = yunet_model
-        self.aligner = FaceAligner(detector=name, size=int(align.get("size", self.model_dir.input_size)),
-                                   strict=strict, **kwargs)
+        min_size = align.get("min_face_size")
+        self.aligner = make_aligner(name, int(align.get("size", self.model_dir.input_size)), strict=strict,
+                                    yunet_model=yunet_model, check_face=check_face,
+                                    min_face_size=int(min_size) if isinstance(min_size, int) else None)
         self.flip = flip
         self.engine = select_engine(self.model_dir, engine)
 

@@ -12,6 +12,8 @@ from siamese.cli.output import emit, fail, handle_errors, warn
 gallery_app = typer.Typer(help="Inspect or edit a gallery: list, info, remove NAME.", no_args_is_help=True)
 
 MODEL_OPT = typer.Option(None, "--model", "-m", help="Model directory (default: $SIAMESE_MODEL or the user data dir).")
+CHECK_FACE_OPT = typer.Option(False, "--check-face", help="Models on pre-aligned crops (detector none): refuse "
+                              "photos in which YuNet finds no face.")
 GALLERY_OPT = typer.Option(None, "--gallery", "-g", help="Gallery directory (default: $SIAMESE_GALLERY or the user "
                            "data dir).")
 
@@ -24,6 +26,7 @@ def enroll(
     model: Path | None = MODEL_OPT,
     gallery: Path | None = GALLERY_OPT,
     index: str = typer.Option("flat", "--index", help="Index kind for a new gallery: flat | ivf | hnsw."),
+    check_face: bool = CHECK_FACE_OPT,
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:
     """Enroll photos into the gallery (created on first use, bound to the model). Bad photos are skipped: each one
@@ -33,11 +36,13 @@ def enroll(
     if from_dir is not None:
         if name is not None or images:
             fail("give either NAME IMAGE... or --from-dir ROOT, not both")
-        summary = api.enroll_folder(from_dir, gallery=gallery, model=model, index=index, progress=not as_json)
+        summary = api.enroll_folder(from_dir, gallery=gallery, model=model, index=index, progress=not as_json,
+                                    check_face=check_face)
     else:
         if not name or not images:
             fail("give NAME and at least one IMAGE (or --from-dir ROOT)")
-        summary = api.enroll(name, images, gallery=gallery, model=model, index=index, progress=not as_json)
+        summary = api.enroll(name, images, gallery=gallery, model=model, index=index, progress=not as_json,
+                             check_face=check_face)
     payload = summary.to_dict()
     payload["gallery"] = str(gallery or _default_gallery())
     for s in payload["skipped"]:
@@ -65,12 +70,14 @@ def identify(
     gallery: Path | None = GALLERY_OPT,
     top_k: int = typer.Option(5, "--top-k", "-k", min=1, help="How many candidates to list."),
     threshold: float | None = typer.Option(None, "--threshold", help="Distance threshold (default: calibrated)."),
+    check_face: bool = CHECK_FACE_OPT,
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:
     """Who is this? Exit 0 = found (closest within the threshold), 1 = unknown, 2 = error."""
     from siamese import api
 
-    result = api.identify(image, gallery=gallery, model=model, top_k=top_k, threshold=threshold)
+    result = api.identify(image, gallery=gallery, model=model, top_k=top_k, threshold=threshold,
+                          check_face=check_face)
     payload = result.to_dict()
     payload["image"] = str(image)
 

@@ -97,6 +97,8 @@ def verify(
     model: Path | None = MODEL_OPT,
     gallery: Path | None = typer.Option(None, "--gallery", "-g", help="Gallery dir (default: $SIAMESE_GALLERY)."),
     threshold: float | None = typer.Option(None, "--threshold", help="Distance threshold (default: calibrated)."),
+    check_face: bool = typer.Option(False, "--check-face", help="Models on pre-aligned crops (detector none): "
+                                    "refuse photos in which YuNet finds no face."),
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:
     """Is it the same person? Exit 0 = same, 1 = different, 2 = error."""
@@ -104,7 +106,8 @@ def verify(
 
     if (image_b is None) == (claim is None):
         fail("give either IMAGE_B or --claim NAME (not both)")
-    result = api.verify(image_a, image_b, claim=claim, model=model, gallery=gallery, threshold=threshold)
+    result = api.verify(image_a, image_b, claim=claim, model=model, gallery=gallery, threshold=threshold,
+                        check_face=check_face)
     emit(result.to_dict(), as_json, lambda r: f"{'same person' if r['same'] else 'different people'} "
          f"(distance {r['distance']:.4f}, threshold {r['threshold']:.4f})")
     raise typer.Exit(0 if result.same else 1)

@@ -10,6 +10,7 @@ Public API::
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 from siamese import plugins as _plugins
@@ -42,6 +43,7 @@ __all__ = [
     "choose_face",
     "decode_image",
     "get_detector",
+    "make_aligner",
     "parse_header",
     "read_image",
     "resolve_yunet_model",
@@ -56,3 +58,22 @@ def get_detector(name: str, **kwargs: Any) -> FaceDetector:
     """Create the detector registered as ``name`` in :data:`siamese.plugins.DETECTORS` (``"mtcnn"``,
     ``"yunet"``, ``"none"``, or a plug-in); ConfigError naming the choices if unknown."""
     return DETECTORS.build(name, **kwargs)
+
+
+def make_aligner(detector: str, size: int, *, strict: bool = False, yunet_model: str | os.PathLike[str] | None = None,
+                 min_face_size: int | None = None, check_face: bool = False) -> FaceAligner:
+    """The one way training and the runtime build an aligner from settings (a config's ``faces`` section or a
+    model card's ``alignment``): each option goes to the detectors whose constructor takes it."""
+    import inspect
+
+    cls = DETECTORS.get(detector)
+    params = inspect.signature(cls).parameters
+    wanted = {"model_path": yunet_model, "yunet_model": yunet_model, "min_face_size": min_face_size,
+              "check_face": check_face or None}
+    kwargs = {k: v for k, v in wanted.items() if v is not None and k in params}
+    if check_face and "check_face" not in params:
+        from siamese.errors import ConfigError
+
+        raise ConfigError(f"faces.check_face: only applies to the 'none' detector (pre-aligned crops), "
+                          f"not {detector!r}")
+    return FaceAligner(detector=DETECTORS.canonical(detector), size=size, strict=strict, **kwargs)

@@ -38,7 +38,7 @@ def model_card(cfg: dict[str, Any], data: PreparedData, history: dict[str, list[
         "input_size": cfg["faces"]["size"],
         "preprocessing": "RGB float32 in [0, 255]; rescaled to [-1, 1] inside the model",
         "alignment": {"detector": cfg["faces"]["detector"], "size": cfg["faces"]["size"],
-                      "template": "arcface-5pt"},
+                      "template": "arcface-5pt", "min_face_size": cfg["faces"]["min_face_size"]},
         "embedding_dim": cfg["model"]["embedding_dim"],
         "tower": cfg["model"]["tower"],
         "distance": cfg["model"]["distance"],

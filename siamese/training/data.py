@@ -51,12 +51,10 @@ def sample_pairs(labels: np.ndarray, n: int, genuine_fraction: float = 0.5,
 
 def make_aligner(faces_cfg: dict[str, Any]) -> Any:
     """The FaceAligner of a config's ``faces`` section."""
-    from siamese.faces import FaceAligner
+    from siamese.faces import make_aligner as build
 
-    kwargs: dict[str, Any] = {}
-    if faces_cfg["detector"] == "yunet" and faces_cfg.get("yunet_model"):
-        kwargs["model_path"] = faces_cfg["yunet_model"]
-    return FaceAligner(detector=faces_cfg["detector"], size=faces_cfg["size"], **kwargs)
+    return build(faces_cfg["detector"], faces_cfg["size"], yunet_model=faces_cfg.get("yunet_model"),
+                 min_face_size=faces_cfg.get("min_face_size"), check_face=bool(faces_cfg.get("check_face")))
 
 
 def prepare_data(cfg: dict[str, Any], progress: bool = True) -> PreparedData:
