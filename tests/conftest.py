@@ -58,3 +58,31 @@ def yunet_model() -> Path:
 @pytest.fixture
 def rng() -> np.random.Generator:
     return np.random.default_rng(1234)
+
+
+def run_cli(*args: str) -> tuple[int, str, str]:
+    """Run the siamese CLI in-process; returns (exit code, stdout, stderr)."""
+    from typer.testing import CliRunner
+
+    from siamese.cli.app import app
+
+    result = CliRunner().invoke(app, list(map(str, args)))
+    if result.exception and not isinstance(result.exception, SystemExit):
+        raise result.exception
+    return result.exit_code, result.stdout, result.stderr
+
+
+@pytest.fixture(scope="session")
+def smoke_model(tmp_path_factory: pytest.TempPathFactory, data_root: Path) -> tuple[Path, dict]:
+    """The ORL smoke model (configs/orl-smoke.yaml), trained once per session through the CLI; with
+    $SIAMESE_RUNTIME_MODEL set (the TensorFlow-free environment cannot train) that directory is used instead."""
+    import json
+
+    given = os.environ.get("SIAMESE_RUNTIME_MODEL")
+    if given:
+        return Path(given), {}
+    out = tmp_path_factory.mktemp("orl") / "model"
+    code, stdout, stderr = run_cli("train", _REPO / "configs" / "orl-smoke.yaml", "--data", data_root,
+                                   "--out", out, "--json")
+    assert code == 0, stderr
+    return out, json.loads(stdout)

@@ -1,34 +1,15 @@
-"""One ORL smoke model for all CLI tests: trained once per session with the shipped config."""
+"""Fixtures of the CLI tests (the ORL smoke model and run_cli live in tests/conftest.py, shared with tests/runtime)."""
 
 from __future__ import annotations
 
 import csv
-import json
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
 
-from siamese.cli.app import app
+from tests.conftest import run_cli  # noqa: F401  (re-exported for the CLI tests)
 
 REPO = Path(__file__).resolve().parents[2]
-
-
-def run_cli(*args: str) -> tuple[int, str, str]:
-    """Run the siamese CLI in-process; returns (exit code, stdout, stderr)."""
-    result = CliRunner().invoke(app, list(map(str, args)))
-    if result.exception and not isinstance(result.exception, SystemExit):
-        raise result.exception
-    return result.exit_code, result.stdout, result.stderr
-
-
-@pytest.fixture(scope="session")
-def smoke_model(tmp_path_factory: pytest.TempPathFactory, data_root: Path) -> tuple[Path, dict]:
-    out = tmp_path_factory.mktemp("orl") / "model"
-    code, stdout, stderr = run_cli("train", REPO / "configs" / "orl-smoke.yaml", "--data", data_root,
-                                   "--out", out, "--json")
-    assert code == 0, stderr
-    return out, json.loads(stdout)
 
 
 @pytest.fixture(scope="session")
