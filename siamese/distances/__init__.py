@@ -24,10 +24,16 @@ from siamese.distances.cosine import Cosine
 from siamese.distances.euclidean import Euclidean
 from siamese.distances.squared_euclidean import SquaredEuclidean
 from siamese.errors import ConfigError
+from siamese.plugins import DISTANCES
 
 EUCLIDEAN = Euclidean()
 SQUARED_EUCLIDEAN = SquaredEuclidean()
 COSINE = Cosine()
+
+# Resolve the registry's lazy entries for the built-ins (they point here) now, so that no later look-up imports
+# anything (a first look-up inside a tf.function would make AutoGraph trace importlib).
+for _name in (EUCLIDEAN.name, SQUARED_EUCLIDEAN.name, COSINE.name):
+    DISTANCES.get(_name)
 
 
 def get(distance: str | Distance | type[Distance], key: str | None = None) -> Distance:
@@ -36,8 +42,6 @@ def get(distance: str | Distance | type[Distance], key: str | None = None) -> Di
     A :class:`Distance` passes through (a subclass is instantiated). Unknown names raise
     :class:`~siamese.errors.ConfigError` naming ``key`` (default: the registry's ``model.distance``).
     """
-    from siamese.plugins import DISTANCES
-
     if isinstance(distance, Distance):
         return distance
     if isinstance(distance, type) and issubclass(distance, Distance):
@@ -50,8 +54,6 @@ def get(distance: str | Distance | type[Distance], key: str | None = None) -> Di
 
 def names() -> list[str]:
     """Canonical names of the registered distances."""
-    from siamese.plugins import DISTANCES
-
     return DISTANCES.names()
 
 

@@ -36,8 +36,10 @@ def batch_contrastive_loss(labels: Any, embeddings: Any, margin: float | Any = 1
     """Contrastive loss over the pairs ``i != j`` of the batch (all of them by default); float32 scalar, 0 for a
     batch without pairs. ``balanced`` picks the reducer (``balanced`` or ``mean``) unless ``reducer`` is given."""
     inputs = embedding_inputs(ops.cast(labels, "float32"), embeddings, resolve_distance(None, distance_metric))
-    reducer = reducers_lib.get(reducer, "balanced" if balanced else "mean")
-    return mined_pair_loss(*inputs, margin, pos_margin, miners_lib.get(miner, "all_pairs"), reducer)
+    if reducer is None:  # instances, not registry look-ups: this may run inside a tf.function
+        reducer = reducers_lib.BalancedReducer() if balanced else reducers_lib.MeanReducer()
+    miner = miners_lib.AllPairsMiner() if miner is None else miners_lib.get(miner)
+    return mined_pair_loss(*inputs, margin, pos_margin, miner, reducers_lib.get(reducer))
 
 
 @keras.saving.register_keras_serializable(package="siamese")

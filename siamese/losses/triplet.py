@@ -36,9 +36,10 @@ def mined_triplet_loss(pdist: Any, positives: Any, negatives: Any, margin: Any, 
     return reducer(terms, weights)
 
 
-def _functional(labels: Any, embeddings: Any, margin: Any, distance_metric: Any, miner: str, soft: bool) -> Any:
+def _functional(labels: Any, embeddings: Any, margin: Any, distance_metric: Any, miner: miners_lib.Miner,
+                soft: bool) -> Any:
     inputs = embedding_inputs(ops.cast(labels, "float32"), embeddings, resolve_distance(None, distance_metric))
-    return mined_triplet_loss(*inputs, margin, miners_lib.get(miner), reducers_lib.get("mean"), soft)
+    return mined_triplet_loss(*inputs, margin, miner, reducers_lib.MeanReducer(), soft)
 
 
 def triplet_semihard_loss(labels: Any, embeddings: Any, margin: float | Any = 1.0,
@@ -48,7 +49,7 @@ def triplet_semihard_loss(labels: Any, embeddings: Any, margin: float | Any = 1.
     ``n*`` is the semi-hard negative (:class:`~siamese.losses.miners.SemiHardMiner`). Same as TFA except that a
     batch without any positive pair gives 0 instead of NaN (0/0).
     """
-    return _functional(labels, embeddings, margin, distance_metric, "semihard", soft=False)
+    return _functional(labels, embeddings, margin, distance_metric, miners_lib.SemiHardMiner(), soft=False)
 
 
 def triplet_hard_loss(labels: Any, embeddings: Any, margin: float | Any = 1.0, soft: bool = False,
@@ -57,7 +58,7 @@ def triplet_hard_loss(labels: Any, embeddings: Any, margin: float | Any = 1.0, s
     ``max(d_hardest_pos - d_hardest_neg + margin, 0)``, or ``softplus(d_pos - d_neg)`` if ``soft``
     (the margin is then unused). Anchors without positives/negatives follow TFA's masked extrema.
     """
-    return _functional(labels, embeddings, margin, distance_metric, "batch_hard", soft=soft)
+    return _functional(labels, embeddings, margin, distance_metric, miners_lib.BatchHardMiner(), soft=soft)
 
 
 class TripletLoss(EmbeddingLoss):
