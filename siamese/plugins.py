@@ -47,7 +47,16 @@ LOSSES.register("triplet_semihard", "siamese.losses.triplet:TripletSemiHardLoss"
 LOSSES.register("triplet_hard", "siamese.losses.triplet:TripletHardLoss")
 
 MINERS: Registry[Any] = Registry("miner", key="loss.miner")
+MINERS.register("all_pairs", "siamese.losses.miners.all_pairs:AllPairsMiner")
+MINERS.register("margin_violators", "siamese.losses.miners.margin_violators:MarginViolatorMiner")
+MINERS.register("hardest", "siamese.losses.miners.hardest:HardestPairMiner")
+MINERS.register("semihard", "siamese.losses.miners.semihard:SemiHardMiner", aliases=("semi_hard",))
+MINERS.register("batch_hard", "siamese.losses.miners.batch_hard:BatchHardMiner")
+
 REDUCERS: Registry[Any] = Registry("reducer", key="loss.reducer")
+REDUCERS.register("mean", "siamese.losses.reducers.mean:MeanReducer")
+REDUCERS.register("avg_nonzero", "siamese.losses.reducers.avg_nonzero:AvgNonZeroReducer")
+REDUCERS.register("balanced", "siamese.losses.reducers.balanced:BalancedReducer")
 
 TOWERS: Registry[Any] = Registry("tower", key="model.tower")
 TOWERS.register("small_cnn", "siamese.models.small_cnn:build_small_cnn")

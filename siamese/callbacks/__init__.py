@@ -4,8 +4,8 @@
 
 from siamese.callbacks import schedules
 from siamese.callbacks.logging import GradientNormLogger, LearningRateLogger
-from siamese.callbacks.margin_scheduler import MarginScheduler, find_margin_variable
+from siamese.callbacks.margin_scheduler import MarginScheduler, find_margin_variable, find_margins
 from siamese.callbacks.pair_validation import PairValidation
 
 __all__ = ["GradientNormLogger", "LearningRateLogger", "MarginScheduler", "PairValidation", "find_margin_variable",
-           "schedules"]
+           "find_margins", "schedules"]

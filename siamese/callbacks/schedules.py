@@ -17,6 +17,7 @@ import math
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
+from siamese import plugins
 from siamese.errors import ConfigError
 
 __all__ = [
@@ -176,9 +177,7 @@ class Step(MarginSchedule):
         return {"name": self.name, "boundaries": list(self.boundaries), "values": list(self.values)}
 
 
-SCHEDULES: dict[str, type[MarginSchedule]] = {
-    cls.name: cls for cls in (Constant, LinearWarmup, Cosine, Step)
-}
+SCHEDULES = plugins.SCHEDULES  # the registry of schedule classes (was a name -> class dict)
 
 
 def constant(value: float) -> Constant:
@@ -207,18 +206,14 @@ def step(
 
 
 def from_config(config: Mapping[str, Any]) -> MarginSchedule:
-    """Schedule from ``{"name": <registry key>, **constructor arguments}``."""
+    """Schedule from ``{"name": <name in siamese.plugins.SCHEDULES>, **constructor arguments}``."""
     if not isinstance(config, Mapping):
         raise ConfigError(f"margin schedule config must be a mapping, got {config!r}")
     kwargs = dict(config)
     name = kwargs.pop("name", None)
-    cls = SCHEDULES.get(name) if isinstance(name, str) else None
-    if cls is None:
-        raise ConfigError(f"margin schedule: unknown name {name!r}; known: {', '.join(sorted(SCHEDULES))}")
-    try:
-        return cls(**kwargs)
-    except TypeError as error:  # missing or unknown key
-        raise ConfigError(f"margin schedule {name!r}: {error}") from None
+    if name not in SCHEDULES:
+        raise ConfigError(f"{SCHEDULES.key}: unknown name {name!r}; known: {', '.join(SCHEDULES.names())}")
+    return SCHEDULES.build(name, **kwargs)
 
 
 def get(spec: float | Mapping[str, Any] | MarginSchedule | Callable[[int], float]) -> Callable[[int], float]:

@@ -1,22 +1,27 @@
-"""Distance layers and pairwise distance matrices.
+"""Distance layers (and, for one release, the pairwise matrices now in :mod:`siamese.distances`).
 
-``get(name)`` maps a distance name to its layer class::
+``get(name)`` maps a distance name or alias (see :data:`siamese.plugins.DISTANCES`) to its layer class::
 
     "euclidean" | "l2"                      -> EuclideanDistance
     "squared_euclidean" | "squared-l2"      -> SquaredEuclideanDistance
     "cosine" | "angular"                    -> CosineDistance
+    any other registered distance           -> PairDistance with that distance
 
-Every layer is called as ``layer([a, b])`` on ``(batch, dim)`` embeddings and returns
-``(batch, 1)`` float32 distances (small = similar). ``Layer.kind`` is the canonical name to
-record in a model card; ``Layer.metric`` the matching ``metric`` of :func:`pairwise_distances`.
+Every layer is called as ``layer([a, b])`` on ``(batch, dim)`` embeddings and returns ``(batch, 1)`` float32
+distances (small = similar); the values come from the layer's :class:`siamese.distances.Distance`
+(``Layer.measure``). ``Layer.kind`` is the canonical name to record in a model card.
 """
 
 from __future__ import annotations
 
-from siamese.errors import ConfigError
+import functools
+from collections.abc import Callable
+
+from siamese import distances
 from siamese.layers.base import DistanceLayer, safe_sqrt
 from siamese.layers.cosine import CosineDistance, l2_normalize
 from siamese.layers.euclidean import EuclideanDistance
+from siamese.layers.generic import PairDistance
 from siamese.layers.pairwise import (
     angular_distance,
     canonical_metric,
@@ -24,37 +29,31 @@ from siamese.layers.pairwise import (
     pairwise_euclidean,
 )
 from siamese.layers.squared_euclidean import SquaredEuclideanDistance
+from siamese.plugins import DISTANCES  # the registry of distances (was a name -> layer class dict)
 
-#: Canonical names and aliases (lower case, ``-`` and ``_`` both accepted) -> class.
-DISTANCES: dict[str, type[DistanceLayer]] = {
-    "euclidean": EuclideanDistance,
-    "l2": EuclideanDistance,
-    "squared_euclidean": SquaredEuclideanDistance,
-    "squared_l2": SquaredEuclideanDistance,
-    "cosine": CosineDistance,
-    "angular": CosineDistance,
-}
+_BUILTIN_LAYERS: tuple[type[DistanceLayer], ...] = (EuclideanDistance, SquaredEuclideanDistance, CosineDistance)
 
 
-def get(name: str | type[DistanceLayer] | DistanceLayer) -> type[DistanceLayer]:
-    """Distance layer class for ``name`` (case-insensitive; ``-`` = ``_``); classes pass through.
-
-    Raises :class:`~siamese.errors.ConfigError` naming the key ``distance`` for unknown names.
+def get(name: str | distances.Distance | type[DistanceLayer] | DistanceLayer) -> Callable[..., DistanceLayer]:
+    """Layer class for a distance name or alias (case-insensitive; ``-`` = ``_``) or a Distance; layer
+    classes and layers pass through as their class. A registered distance without its own layer class gives
+    :class:`PairDistance` bound to it. Unknown names raise :class:`~siamese.errors.ConfigError` (key
+    ``distance``).
     """
     if isinstance(name, DistanceLayer):
         return type(name)
     if isinstance(name, type) and issubclass(name, DistanceLayer):
         return name
-    key = name.strip().lower().replace("-", "_") if isinstance(name, str) else None
-    if key not in DISTANCES:
-        choices = ", ".join(sorted(DISTANCES))
-        raise ConfigError(f"distance: unknown distance {name!r} (choose from {choices})")
-    return DISTANCES[key]
+    measure = distances.get(name, key="distance")
+    for cls in _BUILTIN_LAYERS:
+        if cls.measure == measure:
+            return cls
+    return functools.partial(PairDistance, distance=measure)
 
 
 def names() -> list[str]:
-    """Canonical distance names (the ``kind`` of each layer class)."""
-    return sorted({cls.kind for cls in DISTANCES.values()})
+    """Canonical distance names (the ``kind`` of each layer)."""
+    return distances.names()
 
 
 __all__ = [
@@ -62,6 +61,7 @@ __all__ = [
     "CosineDistance",
     "DistanceLayer",
     "EuclideanDistance",
+    "PairDistance",
     "SquaredEuclideanDistance",
     "angular_distance",
     "canonical_metric",

@@ -1,47 +1,46 @@
-"""Abstract base of the pair-distance layers (the plug-in point for new distances)."""
+"""Abstract base of the pair-distance layers: a Keras layer around a :class:`siamese.distances.Distance`."""
 
 from __future__ import annotations
 
-import abc
 from typing import Any, ClassVar
 
 import keras
 from keras import ops
 
-
-def safe_sqrt(x: Any) -> Any:
-    """``sqrt(x)`` for ``x >= 0`` with a finite gradient at ``x == 0`` (where it is 0).
-
-    The double ``where`` keeps the infinite derivative of ``sqrt`` at 0 out of the graph: the
-    square root only ever sees a positive value, and the branch for ``x == 0`` is constant.
-    """
-    positive = ops.greater(x, 0.0)
-    return ops.where(positive, ops.sqrt(ops.where(positive, x, ops.ones_like(x))), ops.zeros_like(x))
+from siamese.distances import Distance
+from siamese.distances import safe_sqrt as safe_sqrt  # noqa: PLC0414  (old place, kept for one release)
 
 
-class DistanceLayer(keras.layers.Layer, abc.ABC):
+class DistanceLayer(keras.layers.Layer):
     """Distance between two batches of embeddings: ``layer([a, b])`` -> ``(batch, 1)``.
 
-    ``a`` and ``b`` have shape ``(batch, dim)``. Small distance = similar. The distance is
-    always computed and returned in **float32**: the inputs are cast to float32 first, so the
-    layer is safe under the ``mixed_float16`` policy (its own dtype policy defaults to
-    ``"float32"``, like the output layer of a mixed-precision model).
+    ``a`` and ``b`` have shape ``(batch, dim)``. Small distance = similar. The distance is always computed and
+    returned in **float32**: the inputs are cast to float32 first, so the layer is safe under the
+    ``mixed_float16`` policy (its own dtype policy defaults to ``"float32"``, like the output layer of a
+    mixed-precision model).
 
-    Subclasses set :attr:`kind` (the registry name recorded in model cards), :attr:`metric`
-    (the matching ``metric`` of :func:`siamese.layers.pairwise_distances`, also accepted as
-    ``distance_metric`` by the triplet losses) and implement :meth:`distance`.
+    Subclasses set :attr:`measure` (a :class:`siamese.distances.Distance`, which computes the values);
+    :attr:`kind` (its canonical name, recorded in model cards) and :attr:`metric` (its TensorFlow Addons name)
+    follow from it.
     """
 
+    measure: ClassVar[Distance]
     kind: ClassVar[str] = ""
     metric: ClassVar[str] = ""
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        measure = cls.__dict__.get("measure")
+        if measure is not None:
+            cls.kind, cls.metric = measure.name, measure.tfa_name
 
     def __init__(self, **kwargs: Any) -> None:
         kwargs.setdefault("dtype", "float32")
         super().__init__(**kwargs)
 
-    @abc.abstractmethod
     def distance(self, a: Any, b: Any) -> Any:
         """Row-wise distance of float32 ``a``, ``b`` of shape ``(batch, dim)`` -> ``(batch, 1)``."""
+        return ops.expand_dims(self.measure.rowwise(a, b), -1)
 
     def build(self, input_shape: Any) -> None:
         self._check_shapes(input_shape)

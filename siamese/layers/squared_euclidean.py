@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import keras
-from keras import ops
 
+from siamese.distances import SQUARED_EUCLIDEAN
 from siamese.layers.base import DistanceLayer
 
 
@@ -14,11 +12,8 @@ from siamese.layers.base import DistanceLayer
 class SquaredEuclideanDistance(DistanceLayer):
     """``||a - b||_2^2`` per row: ``layer([a, b])`` with ``(batch, dim)`` inputs -> ``(batch, 1)`` float32.
 
-    Smooth everywhere (no square root); computed in float32 even under ``mixed_float16``.
+    Smooth everywhere (no square root); computed in float32 even under ``mixed_float16``. Values from
+    :data:`siamese.distances.SQUARED_EUCLIDEAN`.
     """
 
-    kind = "squared_euclidean"
-    metric = "squared-L2"
-
-    def distance(self, a: Any, b: Any) -> Any:
-        return ops.sum(ops.square(a - b), axis=-1, keepdims=True)
+    measure = SQUARED_EUCLIDEAN

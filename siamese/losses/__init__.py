@@ -1,24 +1,30 @@
-"""Metric-learning losses (TensorFlow Addons 0.23 semantics, on Keras 3).
+"""Metric-learning losses (TensorFlow Addons 0.23 semantics, on Keras 3), composed as in
+pytorch-metric-learning from a distance (:mod:`siamese.distances`), a miner (:mod:`siamese.losses.miners`)
+and a reducer (:mod:`siamese.losses.reducers`).
 
-* :func:`contrastive_loss` / :class:`ContrastiveLoss` - on predicted **distances** of pairs,
-  ``y_true`` 1 = same identity.
-* :func:`batch_contrastive_loss` / :class:`BatchContrastiveLoss` - the contrastive term over every pair of an
-  identity-labelled batch, ``loss(labels, embeddings)``.
-* :func:`triplet_semihard_loss` / :class:`TripletSemiHardLoss`,
-  :func:`triplet_hard_loss` / :class:`TripletHardLoss` - on embeddings of identity-labelled
-  batches, ``loss(labels, embeddings)``.
+* :func:`contrastive_loss` / :class:`ContrastiveLoss` - on predicted **distances** of pairs, ``y_true`` 1 = same
+  identity; two margins ``margin`` (impostors) and ``pos_margin`` (genuine pairs, default 0 = Hadsell / TFA).
+* :func:`batch_contrastive_loss` / :class:`BatchContrastiveLoss` - the contrastive term over the mined pairs of
+  an identity-labelled batch, ``loss(labels, embeddings)``.
+* :func:`triplet_semihard_loss` / :class:`TripletSemiHardLoss`, :func:`triplet_hard_loss` /
+  :class:`TripletHardLoss` (and the general :class:`TripletLoss`) - on embeddings of identity-labelled batches.
 
-Every loss class keeps its margin in the non-trainable ``keras.Variable`` ``loss.margin``.
-``get(name)`` maps ``"contrastive"``, ``"triplet_semihard"``, ``"triplet_hard"`` to classes.
+Every loss keeps its margins in non-trainable ``keras.Variable`` s, ``loss.margins`` ``{name: variable}``
+(``loss.margin`` is the impostor margin). ``get(name)`` / ``build(name, **kwargs)`` go through
+:data:`siamese.plugins.LOSSES` (``contrastive``, ``batch_contrastive``, ``triplet_semihard``, ``triplet_hard``).
 """
 
 from __future__ import annotations
 
-from siamese.errors import ConfigError
-from siamese.losses.base import MarginLoss, margin_variable
+from typing import Any
+
+import keras
+
+from siamese.losses import miners, reducers
+from siamese.losses.base import EmbeddingLoss, MarginLoss, margin_variable
 from siamese.losses.batch_contrastive import BatchContrastiveLoss, batch_contrastive_loss
 from siamese.losses.contrastive import ContrastiveLoss, contrastive_loss
-from siamese.losses.mining import (
+from siamese.losses.miners import (  # old siamese.losses.mining helpers, importable here for one release
     hardest_negatives,
     hardest_positives,
     label_masks,
@@ -28,37 +34,42 @@ from siamese.losses.mining import (
 )
 from siamese.losses.triplet import (
     TripletHardLoss,
+    TripletLoss,
     TripletSemiHardLoss,
     triplet_hard_loss,
     triplet_semihard_loss,
 )
-
-LOSSES: dict[str, type[MarginLoss]] = {
-    "contrastive": ContrastiveLoss,
-    "triplet_semihard": TripletSemiHardLoss,
-    "triplet_hard": TripletHardLoss,
-    "batch_contrastive": BatchContrastiveLoss,
-}
+from siamese.plugins import LOSSES  # the registry (was a name -> class dict)
 
 
-def get(name: str | type[MarginLoss]) -> type[MarginLoss]:
-    """Loss class for ``name`` (case-insensitive, ``-`` = ``_``); raises ConfigError (key ``loss``)."""
-    if isinstance(name, type) and issubclass(name, MarginLoss):
+def get(name: str | type[keras.losses.Loss]) -> type[keras.losses.Loss]:
+    """Loss class registered as ``name`` (case-insensitive, ``-`` = ``_``); classes pass through.
+
+    Raises :class:`~siamese.errors.ConfigError` naming the key ``loss.name``.
+    """
+    if isinstance(name, type) and issubclass(name, keras.losses.Loss):
         return name
-    key = name.strip().lower().replace("-", "_") if isinstance(name, str) else None
-    if key not in LOSSES:
-        raise ConfigError(f"loss: unknown loss {name!r} (choose from {', '.join(sorted(LOSSES))})")
-    return LOSSES[key]
+    return LOSSES.get(name)
+
+
+def build(name: str, **kwargs: Any) -> keras.losses.Loss:
+    """A loss from its registry name and constructor arguments (e.g. a training config's ``loss`` section:
+    ``build("batch_contrastive", margin=1.0, pos_margin=0.2, miner="hardest", reducer="avg_nonzero")``).
+    Unknown names or arguments raise :class:`~siamese.errors.ConfigError`."""
+    return LOSSES.build(name, **kwargs)
 
 
 __all__ = [
     "LOSSES",
     "BatchContrastiveLoss",
     "ContrastiveLoss",
+    "EmbeddingLoss",
     "MarginLoss",
     "TripletHardLoss",
+    "TripletLoss",
     "TripletSemiHardLoss",
     "batch_contrastive_loss",
+    "build",
     "contrastive_loss",
     "get",
     "hardest_negatives",
@@ -67,6 +78,8 @@ __all__ = [
     "margin_variable",
     "masked_maximum",
     "masked_minimum",
+    "miners",
+    "reducers",
     "semihard_negatives",
     "triplet_hard_loss",
     "triplet_semihard_loss",

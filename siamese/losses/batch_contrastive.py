@@ -1,11 +1,11 @@
-"""Contrastive loss over every pair of an identity-labelled batch ("batch contrastive").
+"""Contrastive loss over the mined pairs of an identity-labelled batch ("batch contrastive").
 
 A P x K batch of n embeddings holds n(n-1)/2 pairs, far more than the n/2 pairs a twin model sees per step:
-the same Hadsell contrastive term (:func:`siamese.losses.contrastive_loss`: ``y d^2 + (1-y) max(margin-d, 0)^2``,
-label 1 = same identity) is applied to all of them, with the distance matrix from
-:func:`siamese.layers.pairwise_distances` (so the pieces stay separate: distance, pair masks, reduction).
-``balanced=True`` averages genuine and impostor pairs separately and takes the mean of the two, so the far more
-numerous impostor pairs do not drown the genuine ones. Called as ``loss(labels, embeddings)``; float32 scalar.
+the two-margin contrastive term (:func:`siamese.losses.contrastive_loss`, label 1 = same identity) is applied
+to the pairs a miner selects, on the distance matrix of :mod:`siamese.distances`, and reduced by a reducer.
+Defaults (all pairs, ``balanced``: the mean of the genuine mean and the impostor mean, so that the far more
+numerous impostor pairs do not drown the genuine ones) are the loss as it always was.
+Called as ``loss(labels, embeddings)``; float32 scalar.
 """
 
 from __future__ import annotations
@@ -15,41 +15,70 @@ from typing import Any
 import keras
 from keras import ops
 
-from siamese.layers.pairwise import DistanceFn, pairwise_distances
-from siamese.losses.contrastive import contrastive_loss
-from siamese.losses.mining import label_masks
-from siamese.losses.triplet import _TripletLoss
+from siamese.losses import miners as miners_lib
+from siamese.losses import reducers as reducers_lib
+from siamese.losses.base import DistanceFn, EmbeddingLoss, embedding_inputs, resolve_distance
+from siamese.losses.contrastive import contrastive_terms
+
+
+def mined_pair_loss(pdist: Any, positives: Any, negatives: Any, margin: Any, pos_margin: Any,
+                    miner: miners_lib.Miner, reducer: reducers_lib.Reducer) -> Any:
+    """``reducer`` over the pairs ``miner`` selects of the two-margin contrastive term, for a distance matrix
+    and its label masks."""
+    pos_weights, neg_weights = miner(pdist, positives, negatives, {"margin": margin, "pos_margin": pos_margin})
+    terms = contrastive_terms(positives, pdist, margin, pos_margin)
+    return reducer(terms, pos_weights + neg_weights, genuine=positives)
 
 
 def batch_contrastive_loss(labels: Any, embeddings: Any, margin: float | Any = 1.0,
-                           distance_metric: str | DistanceFn = "L2", balanced: bool = True) -> Any:
-    """Contrastive loss over all pairs ``i != j`` of the batch; float32 scalar (0 for a batch without pairs)."""
-    pdist = pairwise_distances(ops.cast(embeddings, "float32"), distance_metric)
-    positives, negatives = label_masks(labels)
-    per_pair = ops.reshape(contrastive_loss(ops.reshape(positives, (-1,)), ops.reshape(pdist, (-1,)), margin),
-                           ops.shape(pdist))
-    n_pos, n_neg = ops.sum(positives), ops.sum(negatives)
-    pos = ops.sum(per_pair * positives) / ops.maximum(n_pos, 1.0)
-    neg = ops.sum(per_pair * negatives) / ops.maximum(n_neg, 1.0)
-    if balanced:
-        return 0.5 * (pos + neg)
-    return (ops.sum(per_pair * positives) + ops.sum(per_pair * negatives)) / ops.maximum(n_pos + n_neg, 1.0)
+                           distance_metric: Any = "L2", balanced: bool = True, pos_margin: float | Any = 0.0,
+                           miner: Any = None, reducer: Any = None) -> Any:
+    """Contrastive loss over the pairs ``i != j`` of the batch (all of them by default); float32 scalar, 0 for a
+    batch without pairs. ``balanced`` picks the reducer (``balanced`` or ``mean``) unless ``reducer`` is given."""
+    inputs = embedding_inputs(ops.cast(labels, "float32"), embeddings, resolve_distance(None, distance_metric))
+    if reducer is None:  # instances, not registry look-ups: this may run inside a tf.function
+        reducer = reducers_lib.BalancedReducer() if balanced else reducers_lib.MeanReducer()
+    miner = miners_lib.AllPairsMiner() if miner is None else miners_lib.get(miner)
+    return mined_pair_loss(*inputs, margin, pos_margin, miner, reducers_lib.get(reducer))
 
 
 @keras.saving.register_keras_serializable(package="siamese")
-class BatchContrastiveLoss(_TripletLoss):
-    """:func:`batch_contrastive_loss` as a Keras loss; margin in the ``keras.Variable`` ``.margin``."""
+class BatchContrastiveLoss(EmbeddingLoss):
+    """Two-margin contrastive term over the pairs a pair ``miner`` selects, reduced by ``reducer``.
 
-    def __init__(self, margin: float | keras.Variable = 1.0, distance_metric: str | DistanceFn = "L2",
-                 balanced: bool = True, reduction: str | None = "sum_over_batch_size",
-                 name: str = "batch_contrastive_loss", dtype: str | None = None) -> None:
-        super().__init__(margin, distance_metric, reduction=reduction, name=name, dtype=dtype)
-        self.balanced = bool(balanced)
+    ``miner``: ``"all_pairs"`` (default), ``"margin_violators"``, ``"hardest"`` or any pair miner.
+    ``reducer``: ``"balanced"`` (default), ``"mean"``, ``"avg_nonzero"``. ``balanced`` (old, one release):
+    ``True`` = ``reducer="balanced"``, ``False`` = ``reducer="mean"``. Margins ``margin`` / ``pos_margin`` in
+    :attr:`margins`. See :class:`~siamese.losses.base.EmbeddingLoss` for ``distance``.
+    """
 
-    def call(self, y_true: Any, y_pred: Any) -> Any:
-        return batch_contrastive_loss(y_true, y_pred, self.margin, self.distance_metric, self.balanced)
+    miner_kind = "pairs"
+    default_miner = "all_pairs"
+    default_reducer = "balanced"
 
-    def get_config(self) -> dict[str, Any]:
-        config = super().get_config()
-        config["balanced"] = self.balanced
-        return config
+    def __init__(
+        self,
+        margin: float | keras.Variable = 1.0,
+        pos_margin: float | keras.Variable = 0.0,
+        distance: Any = None,
+        miner: Any = None,
+        reducer: Any = None,
+        balanced: bool | None = None,
+        reduction: str | None = "sum_over_batch_size",
+        name: str = "batch_contrastive_loss",
+        dtype: str | None = None,
+        distance_metric: str | DistanceFn | None = None,
+    ) -> None:
+        if balanced is not None and reducer is None:
+            reducer = "balanced" if balanced else "mean"
+        super().__init__(margin=margin, distance=distance, miner=miner, reducer=reducer, reduction=reduction,
+                         name=name, dtype=dtype, distance_metric=distance_metric)
+        self.pos_margin = self.add_margin("pos_margin", pos_margin)
+
+    @property
+    def balanced(self) -> bool:
+        """Old flag (one release): whether the reducer is ``balanced``."""
+        return self.reducer.name == "balanced"
+
+    def mined_loss(self, pdist: Any, positives: Any, negatives: Any) -> Any:
+        return mined_pair_loss(pdist, positives, negatives, self.margin, self.pos_margin, self.miner, self.reducer)

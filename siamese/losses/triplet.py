@@ -1,14 +1,14 @@
 """Triplet losses with in-batch mining (semi-hard: FaceNet; hard: batch-hard, Hermans et al.).
 
-Reimplements TensorFlow Addons 0.23 ``triplet_semihard_loss`` / ``triplet_hard_loss`` on
-``keras.ops``: distance matrix (:func:`siamese.layers.pairwise_distances`), mining masks
-(:mod:`siamese.losses.mining`) and reduction are separate steps. Inputs: integer identity
-``labels`` ``(batch,)`` or ``(batch, 1)`` and ``embeddings`` ``(batch, dim)``. Everything is
-computed in float32 (also for float16 / bfloat16 embeddings) and the loss is a float32 scalar.
+Reimplements TensorFlow Addons 0.23 ``triplet_semihard_loss`` / ``triplet_hard_loss`` on ``keras.ops`` as
+compositions: distance matrix (:mod:`siamese.distances`), a triplet miner (:mod:`siamese.losses.miners`) and a
+reducer (:mod:`siamese.losses.reducers`, ``mean`` as TFA). Inputs: integer identity ``labels`` ``(batch,)`` or
+``(batch, 1)`` and ``embeddings`` ``(batch, dim)``. Everything is computed in float32 (also for float16 /
+bfloat16 embeddings) and the loss is a float32 scalar.
 
-``distance_metric``: ``"L2"`` (Euclidean, embeddings NOT normalised, as TFA), ``"squared-L2"``,
-``"angular"`` (``1 - cosine`` of the L2-normalised embeddings) or a callable
-``embeddings (n, dim) -> distances (n, n)``.
+``distance`` (old name ``distance_metric``): ``"L2"``/``"euclidean"`` (embeddings NOT normalised, as TFA),
+``"squared-L2"``/``"squared_euclidean"``, ``"angular"``/``"cosine"`` (``1 - cosine``), a
+:class:`~siamese.distances.Distance` or a callable ``embeddings (n, dim) -> distances (n, n)``.
 """
 
 from __future__ import annotations
@@ -18,122 +18,123 @@ from typing import Any
 import keras
 from keras import ops
 
-from siamese.layers.pairwise import DistanceFn, canonical_metric, pairwise_distances
-from siamese.losses.base import MarginLoss
-from siamese.losses.mining import (
-    hardest_negatives,
-    hardest_positives,
-    label_masks,
-    semihard_negatives,
-)
+from siamese.losses import miners as miners_lib
+from siamese.losses import reducers as reducers_lib
+from siamese.losses.base import DistanceFn, EmbeddingLoss, embedding_inputs, resolve_distance
 
 
-def _prepare(labels: Any, embeddings: Any, distance_metric: str | DistanceFn) -> tuple[Any, Any, Any]:
-    embeddings = ops.cast(embeddings, "float32")
-    pdist = pairwise_distances(embeddings, distance_metric)
-    positives, negatives = label_masks(labels)
-    return pdist, positives, negatives
+def mined_triplet_loss(pdist: Any, positives: Any, negatives: Any, margin: Any, miner: miners_lib.Miner,
+                       reducer: reducers_lib.Reducer, soft: bool = False) -> Any:
+    """``reducer`` over the triplets ``miner`` selects of ``max(d(a,p) - d(a,n) + margin, 0)`` (or
+    ``softplus(d(a,p) - d(a,n))`` if ``soft``), for a distance matrix and its label masks."""
+    weights, negative_index = miner(pdist, positives, negatives, {"margin": margin})
+    gap = pdist - ops.take_along_axis(pdist, negative_index, axis=-1)
+    if soft:  # softplus = log1p(exp(gap)) as TFA, written so that a large gap cannot overflow
+        terms = ops.maximum(gap, 0.0) + ops.log1p(ops.exp(-ops.abs(gap)))
+    else:
+        terms = ops.maximum(gap + ops.cast(margin, "float32"), 0.0)
+    return reducer(terms, weights)
 
 
-def triplet_semihard_loss(
-    labels: Any, embeddings: Any, margin: float | Any = 1.0, distance_metric: str | DistanceFn = "L2"
-) -> Any:
+def _functional(labels: Any, embeddings: Any, margin: Any, distance_metric: Any, miner: miners_lib.Miner,
+                soft: bool) -> Any:
+    inputs = embedding_inputs(ops.cast(labels, "float32"), embeddings, resolve_distance(None, distance_metric))
+    return mined_triplet_loss(*inputs, margin, miner, reducers_lib.MeanReducer(), soft)
+
+
+def triplet_semihard_loss(labels: Any, embeddings: Any, margin: float | Any = 1.0,
+                          distance_metric: Any = "L2") -> Any:
     """Mean over all positive pairs ``(a, p)`` of ``max(d(a,p) - d(a,n*) + margin, 0)``, float32 scalar.
 
-    ``n*`` is the semi-hard negative of :func:`~siamese.losses.mining.semihard_negatives`. Same
-    as TFA except that a batch without any positive pair gives 0 instead of NaN (0/0).
+    ``n*`` is the semi-hard negative (:class:`~siamese.losses.miners.SemiHardMiner`). Same as TFA except that a
+    batch without any positive pair gives 0 instead of NaN (0/0).
     """
-    pdist, positives, negatives = _prepare(labels, embeddings, distance_metric)
-    m = ops.cast(margin, "float32")
-    loss_matrix = m + pdist - semihard_negatives(pdist, negatives)
-    total = ops.sum(ops.maximum(loss_matrix * positives, 0.0))
-    num_positives = ops.sum(positives)
-    return ops.where(num_positives > 0.0, total / ops.maximum(num_positives, 1.0), 0.0)
+    return _functional(labels, embeddings, margin, distance_metric, miners_lib.SemiHardMiner(), soft=False)
 
 
-def triplet_hard_loss(
-    labels: Any,
-    embeddings: Any,
-    margin: float | Any = 1.0,
-    soft: bool = False,
-    distance_metric: str | DistanceFn = "L2",
-) -> Any:
+def triplet_hard_loss(labels: Any, embeddings: Any, margin: float | Any = 1.0, soft: bool = False,
+                      distance_metric: Any = "L2") -> Any:
     """Batch-hard triplet loss, float32 scalar: mean over anchors of
     ``max(d_hardest_pos - d_hardest_neg + margin, 0)``, or ``softplus(d_pos - d_neg)`` if ``soft``
     (the margin is then unused). Anchors without positives/negatives follow TFA's masked extrema.
     """
-    pdist, positives, negatives = _prepare(labels, embeddings, distance_metric)
-    gap = hardest_positives(pdist, positives) - hardest_negatives(pdist, negatives)
-    if soft:  # softplus = log1p(exp(gap)) as TFA, written so that a large gap cannot overflow
-        return ops.mean(ops.maximum(gap, 0.0) + ops.log1p(ops.exp(-ops.abs(gap))))
-    return ops.mean(ops.maximum(gap + ops.cast(margin, "float32"), 0.0))
+    return _functional(labels, embeddings, margin, distance_metric, miners_lib.BatchHardMiner(), soft=soft)
 
 
-class _TripletLoss(MarginLoss):
-    """Shared parts: validated ``distance_metric`` (name or callable) and its serialisation."""
+class TripletLoss(EmbeddingLoss):
+    """``max(d(a, p) - d(a, n) + margin, 0)`` (or ``softplus(d(a, p) - d(a, n))`` if ``soft``) over the triplets
+    a triplet ``miner`` selects, reduced by ``reducer`` (default ``mean``: TFA)."""
 
-    def __init__(
-        self,
-        margin: float | keras.Variable = 1.0,
-        distance_metric: str | DistanceFn = "L2",
-        reduction: str | None = "sum_over_batch_size",
-        name: str | None = None,
-        dtype: str | None = None,
-    ) -> None:
-        super().__init__(margin=margin, reduction=reduction, name=name, dtype=dtype)
-        if isinstance(distance_metric, dict):  # from get_config of a callable
-            distance_metric = keras.saving.deserialize_keras_object(distance_metric)
-        if not callable(distance_metric):
-            distance_metric = canonical_metric(distance_metric)
-        self.distance_metric = distance_metric
-
-    def get_config(self) -> dict[str, Any]:
-        config = super().get_config()
-        metric = self.distance_metric
-        config["distance_metric"] = metric if isinstance(metric, str) else (
-            keras.saving.serialize_keras_object(metric)
-        )
-        return config
-
-
-@keras.saving.register_keras_serializable(package="siamese")
-class TripletSemiHardLoss(_TripletLoss):
-    """Keras loss for :func:`triplet_semihard_loss`: ``loss(labels, embeddings)`` -> scalar."""
+    miner_kind = "triplets"
+    default_miner = "semihard"
+    default_reducer = "mean"
 
     def __init__(
         self,
         margin: float | keras.Variable = 1.0,
-        distance_metric: str | DistanceFn = "L2",
-        reduction: str | None = "sum_over_batch_size",
-        name: str | None = "triplet_semihard_loss",
-        dtype: str | None = None,
-    ) -> None:
-        super().__init__(margin, distance_metric, reduction=reduction, name=name, dtype=dtype)
-
-    def call(self, y_true: Any, y_pred: Any) -> Any:
-        return triplet_semihard_loss(y_true, y_pred, self.margin, self.distance_metric)
-
-
-@keras.saving.register_keras_serializable(package="siamese")
-class TripletHardLoss(_TripletLoss):
-    """Keras loss for :func:`triplet_hard_loss`: ``loss(labels, embeddings)`` -> scalar."""
-
-    def __init__(
-        self,
-        margin: float | keras.Variable = 1.0,
+        distance: Any = None,
+        miner: Any = None,
+        reducer: Any = None,
         soft: bool = False,
-        distance_metric: str | DistanceFn = "L2",
         reduction: str | None = "sum_over_batch_size",
-        name: str | None = "triplet_hard_loss",
+        name: str | None = "triplet_loss",
         dtype: str | None = None,
+        distance_metric: str | DistanceFn | None = None,
     ) -> None:
-        super().__init__(margin, distance_metric, reduction=reduction, name=name, dtype=dtype)
+        super().__init__(margin=margin, distance=distance, miner=miner, reducer=reducer, reduction=reduction,
+                         name=name, dtype=dtype, distance_metric=distance_metric)
         self.soft = bool(soft)
 
-    def call(self, y_true: Any, y_pred: Any) -> Any:
-        return triplet_hard_loss(y_true, y_pred, self.margin, self.soft, self.distance_metric)
+    def mined_loss(self, pdist: Any, positives: Any, negatives: Any) -> Any:
+        return mined_triplet_loss(pdist, positives, negatives, self.margin, self.miner, self.reducer, self.soft)
 
     def get_config(self) -> dict[str, Any]:
         config = super().get_config()
         config["soft"] = self.soft
         return config
+
+
+@keras.saving.register_keras_serializable(package="siamese")
+class TripletSemiHardLoss(TripletLoss):
+    """:class:`TripletLoss` with the ``semihard`` miner and the ``mean`` reducer (TFA's
+    ``TripletSemiHardLoss``): ``loss(labels, embeddings)`` -> scalar."""
+
+    default_miner = "semihard"
+
+    def __init__(
+        self,
+        margin: float | keras.Variable = 1.0,
+        distance: Any = None,
+        miner: Any = None,
+        reducer: Any = None,
+        soft: bool = False,
+        reduction: str | None = "sum_over_batch_size",
+        name: str | None = "triplet_semihard_loss",
+        dtype: str | None = None,
+        distance_metric: str | DistanceFn | None = None,
+    ) -> None:
+        super().__init__(margin, distance=distance, miner=miner, reducer=reducer, soft=soft, reduction=reduction,
+                         name=name, dtype=dtype, distance_metric=distance_metric)
+
+
+@keras.saving.register_keras_serializable(package="siamese")
+class TripletHardLoss(TripletLoss):
+    """:class:`TripletLoss` with the ``batch_hard`` miner and the ``mean`` reducer (TFA's ``TripletHardLoss``):
+    ``loss(labels, embeddings)`` -> scalar."""
+
+    default_miner = "batch_hard"
+
+    def __init__(
+        self,
+        margin: float | keras.Variable = 1.0,
+        soft: bool = False,
+        distance: Any = None,
+        miner: Any = None,
+        reducer: Any = None,
+        reduction: str | None = "sum_over_batch_size",
+        name: str | None = "triplet_hard_loss",
+        dtype: str | None = None,
+        distance_metric: str | DistanceFn | None = None,
+    ) -> None:
+        super().__init__(margin, distance=distance, miner=miner, reducer=reducer, soft=soft, reduction=reduction,
+                         name=name, dtype=dtype, distance_metric=distance_metric)

@@ -4,7 +4,8 @@ All metrics take ``update_state(y_true, distance, sample_weight=None)`` with ``y
 person and distances (smaller = more similar), accumulate genuine / impostor distance histograms
 (summed across batches and replicas, reset each epoch) and sweep thresholds over the bin edges.
 
-Registry: ``get("eer")``, ``get({"name": "tar_at_far", "far": 1e-3})``, ``get(metric)``.
+Registry (:data:`siamese.plugins.METRICS`): ``get("eer")``, ``get({"name": "tar_at_far", "far": 1e-3})``,
+``get(metric)``.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from typing import Any
 
 import keras
 
+from siamese import plugins
 from siamese.errors import ConfigError
 from siamese.metrics import functional
 from siamese.metrics.base import HistogramVerificationMetric
@@ -21,17 +23,7 @@ from siamese.metrics.true_accept_rate import TrueAcceptRate
 from siamese.metrics.verification_accuracy import VerificationAccuracy
 from siamese.metrics.verification_auc import VerificationAUC
 
-METRICS: dict[str, type[HistogramVerificationMetric]] = {
-    "verification_accuracy": VerificationAccuracy,
-    "accuracy": VerificationAccuracy,
-    "eer": EqualErrorRate,
-    "equal_error_rate": EqualErrorRate,
-    "tar_at_far": TrueAcceptRate,
-    "tar": TrueAcceptRate,
-    "true_accept_rate": TrueAcceptRate,
-    "auc": VerificationAUC,
-    "verification_auc": VerificationAUC,
-}
+METRICS = plugins.METRICS  # the registry of metric classes (was a name -> class dict)
 
 
 def get(identifier: str | dict[str, Any] | keras.metrics.Metric) -> keras.metrics.Metric:
@@ -51,13 +43,10 @@ def get(identifier: str | dict[str, Any] | keras.metrics.Metric) -> keras.metric
             raise ConfigError(f"metric config needs a 'name' string, got {identifier!r}")
     else:
         raise ConfigError(f"cannot build a metric from {identifier!r}")
-    cls = METRICS.get(name.lower())
-    if cls is None:
-        raise ConfigError(f"unknown metric {name!r}; known: {', '.join(sorted(METRICS))}")
     try:
-        return cls(**kwargs)
-    except (TypeError, ValueError) as error:
-        raise ConfigError(f"metric {name!r}: {error}") from error
+        return METRICS.build(name, **kwargs)
+    except ValueError as error:  # a bad argument value (bad names / arguments are ConfigErrors already)
+        raise ConfigError(f"{METRICS.key}: {name}: {error}") from error
 
 
 __all__ = [

@@ -9,24 +9,19 @@
 * ``get_tower_from(model)`` extracts the tower of a twin model, for indexing and export.
 """
 
+from siamese import plugins
 from siamese.models.iresnet import build_iresnet
 from siamese.models.small_cnn import build_small_cnn
 from siamese.models.twin import TOWER_NAME, build_siamese, get_tower_from
 
-TOWERS = {
-    "small_cnn": build_small_cnn,
-    "iresnet": build_iresnet,
-}
+TOWERS = plugins.TOWERS  # the registry of tower builders (was a name -> builder dict)
 
 
 def get_tower(name: str, input_shape: tuple[int, int, int] = (112, 112, 3), embedding_dim: int = 128,
               **kwargs):
-    """Build the tower registered under ``name`` (see ``TOWERS``)."""
-    try:
-        builder = TOWERS[name]
-    except KeyError:
-        raise ValueError(f"unknown tower {name!r}; choose one of {sorted(TOWERS)}") from None
-    return builder(input_shape=tuple(input_shape), embedding_dim=embedding_dim, **kwargs)
+    """Build the tower registered under ``name`` in :data:`siamese.plugins.TOWERS`; an unknown name or argument
+    raises :class:`~siamese.errors.ConfigError` (key ``model.tower``)."""
+    return TOWERS.build(name, input_shape=tuple(input_shape), embedding_dim=embedding_dim, **kwargs)
 
 
 __all__ = ["TOWERS", "TOWER_NAME", "build_iresnet", "build_siamese", "build_small_cnn", "get_tower",

@@ -131,3 +131,39 @@ def test_mirrored_strategy_replicas_see_the_scheduled_margin():
     label, distance = _pairs()
     assert report["loss"] == pytest.approx([_expected_loss(label, distance, m) for m in (0.5, 1.0, 1.5)],
                                            rel=1e-5)
+
+
+def _expected_two_margins(label, distance, margin, pos_margin):
+    d = distance.reshape(-1).astype(np.float64)
+    return float(np.mean(label * np.maximum(d - pos_margin, 0.0) ** 2 + (1 - label) * np.maximum(margin - d, 0.0) ** 2))
+
+
+def test_two_named_margins_are_driven_and_logged():
+    loss = ContrastiveLoss(margin=1.0, pos_margin=0.0)
+    pos = schedules.step({0: 0.0, 1: 0.3, 2: 0.6})
+    neg = schedules.linear_warmup(0.5, 1.5, 2)
+    seen = []
+
+    class Recorder(keras.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            seen.append((logs["margin"], logs["pos_margin"]))
+
+    scheduler = MarginScheduler({"pos_margin": pos, "margin": neg}, loss=loss)
+    history, label, distance = _fit(loss, [scheduler, Recorder()], epochs=3)
+    margins = [neg(e) for e in range(3)]
+    pos_margins = [pos(e) for e in range(3)]
+    assert history["margin"] == pytest.approx(margins) and history["pos_margin"] == pytest.approx(pos_margins)
+    assert seen == list(zip(history["margin"], history["pos_margin"], strict=True))
+    expected = [_expected_two_margins(label, distance, m, p) for m, p in zip(margins, pos_margins, strict=True)]
+    assert history["loss"] == pytest.approx(expected, rel=1e-5, abs=1e-6)
+    assert scheduler.current_margins() == pytest.approx({"pos_margin": 0.6, "margin": 1.5})
+
+
+def test_named_margins_found_in_model_loss_and_missing_names_refused():
+    loss = ContrastiveLoss(margin=1.0)
+    history, _, _ = _fit(loss, [MarginScheduler({"pos_margin": 0.25})], epochs=1)
+    assert history["pos_margin"] == [0.25] and "margin" not in history
+    with pytest.raises(ConfigError, match="no margin 'gap'"):
+        _fit(loss, [MarginScheduler({"gap": 1.0})], epochs=1)
+    with pytest.raises(ConfigError, match="loss="):
+        MarginScheduler({"margin": 1.0}, margin=loss.margin)

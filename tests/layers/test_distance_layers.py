@@ -181,3 +181,17 @@ def test_keras_file_round_trip_safe_mode(cls, tmp_path, rng):
     loaded = keras.saving.load_model(path, safe_mode=True)
     assert type(loaded.get_layer("distance")) is cls
     np.testing.assert_array_equal(loaded.predict([a, b], verbose=0), before)
+
+
+def test_generic_pair_distance_layer_round_trips(tmp_path, rng):
+    a = rng.normal(size=(5, 6)).astype(np.float32)
+    b = rng.normal(size=(5, 6)).astype(np.float32)
+    layer = layers.PairDistance(distance="angular", name="distance")
+    assert layer.kind == "cosine" and layer.get_config()["distance"] == "cosine"
+    np.testing.assert_array_equal(np.asarray(layer([a, b])), np.asarray(layers.CosineDistance()([a, b])))
+    left, right = keras.Input((6,)), keras.Input((6,))
+    model = keras.Model([left, right], layer([left, right]))
+    model.save(tmp_path / "m.keras")
+    loaded = keras.saving.load_model(tmp_path / "m.keras", safe_mode=True)
+    assert type(loaded.get_layer("distance")) is layers.PairDistance
+    np.testing.assert_array_equal(loaded.predict([a, b], verbose=0), model.predict([a, b], verbose=0))

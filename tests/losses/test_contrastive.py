@@ -68,7 +68,7 @@ def test_registry():
     assert losses.get("contrastive") is losses.ContrastiveLoss
     assert losses.get("triplet-semihard") is losses.TripletSemiHardLoss
     assert losses.get("Triplet_Hard") is losses.TripletHardLoss
-    with pytest.raises(ConfigError, match="loss: unknown loss 'arcface'"):
+    with pytest.raises(ConfigError, match="loss.name: unknown loss 'arcface'"):
         losses.get("arcface")
 
 

@@ -6,6 +6,7 @@ import keras
 import numpy as np
 import pytest
 
+from siamese.errors import ConfigError
 from siamese.model_dir import pairwise_distance_np
 from siamese.models import build_siamese, get_tower, get_tower_from
 
@@ -38,7 +39,7 @@ def test_iresnet18_at_112_is_face_grade_size() -> None:
 
 
 def test_unknown_tower_is_refused() -> None:
-    with pytest.raises(ValueError, match="unknown tower"):
+    with pytest.raises(ConfigError, match="model.tower: unknown tower 'vgg_face'"):
         get_tower("vgg_face")
 
 
