@@ -222,8 +222,8 @@ def main(argv: list[str] | None = None) -> int:
     train_s = time.perf_counter() - t
     steady = (args.steps - 1) * batch / max(time.perf_counter() - t_first, 1e-9) if args.steps > 1 else None
 
+    from siamese import distances
     from siamese.evaluation import best_threshold, kfold_accuracy
-    from siamese.model_dir import pairwise_distance_np
 
     a = np.asarray(meta["test_a"])
     b = np.asarray(meta["test_b"])
@@ -231,7 +231,7 @@ def main(argv: list[str] | None = None) -> int:
     used = np.unique(np.concatenate([a, b]))
     emb = np.zeros((len(faces), args.emb), np.float32)
     emb[used] = embed(tower, faces[used])
-    d = pairwise_distance_np(emb[a], emb[b], "euclidean")
+    d = distances.EUCLIDEAN.rowwise(emb[a], emb[b])
     kf = kfold_accuracy(d, same, folds=10, seed=args.seed)
     _, best_acc = best_threshold(d, same)
     record.update(

@@ -47,8 +47,11 @@ DEFAULTS: dict[str, Any] = {
     "loss": {
         "name": "contrastive",     # contrastive (twin model, pairs) | batch_contrastive | triplet_semihard |
                                    # triplet_hard (tower on P x K batches); any name in siamese.plugins.LOSSES
-        "margin": 1.0,             # the (negative) margin
-        "args": {},                # further keyword arguments of the loss class (pos_margin, miner, reducer, soft)
+        "margin": 1.0,             # the (negative) margin: impostor pairs closer than this are pushed apart
+        "pos_margin": None,        # contrastive losses: genuine pairs farther than this are pulled in (None: 0)
+        "miner": None,             # batch losses: pairs/triplets used (siamese.plugins.MINERS; None: the loss's own)
+        "reducer": None,           # mean | avg_nonzero | balanced (siamese.plugins.REDUCERS; None: the loss's own)
+        "args": {},                # further keyword arguments of the loss class (e.g. soft: true for triplet_hard)
         "margin_schedule": None,   # one schedule for `margin`, e.g. {name: linear_warmup, start: 0.5, end: 1.0,
                                    # warmup_epochs: 3}, or {margin_name: schedule, ...} for several margins
     },
@@ -88,7 +91,8 @@ CHOICES: dict[str, tuple[Any, ...]] = {
 }
 
 # keys whose value is free-form (a dict of anything, or None/dict)
-FREE = {"model.tower_args", "loss.args", "loss.margin_schedule", "train.early_stopping", "train.profile_batches",
+FREE = {"model.tower_args", "loss.args", "loss.margin_schedule", "loss.pos_margin", "loss.miner", "loss.reducer",
+        "train.early_stopping", "train.profile_batches",
         "data.root", "data.max_identities", "faces.yunet_model"}
 
 
@@ -187,6 +191,14 @@ def validate(config: dict[str, Any]) -> dict[str, Any]:
     if not isinstance(out["model"]["tower_args"], dict):
         raise ConfigError(f"model.tower_args: expected a mapping, got {out['model']['tower_args']!r}")
     _check_schedules(out["loss"])
+    loss = out["loss"]
+    pos = loss["pos_margin"]
+    if pos is not None and (isinstance(pos, bool) or not isinstance(pos, int | float) or not math.isfinite(pos)
+                            or pos < 0):
+        raise ConfigError(f"loss.pos_margin: must be a finite number >= 0, got {pos!r}")
+    for key, registry in (("miner", plugins.MINERS), ("reducer", plugins.REDUCERS)):
+        if loss[key] is not None:
+            loss[key] = registry.canonical(loss[key])  # ConfigError naming loss.<key> and the choices
     if out["train"]["epochs"] < 1 or out["train"]["steps_per_epoch"] < 1:
         raise ConfigError("train.epochs / train.steps_per_epoch: must be at least 1")
     if out["train"]["batch_size"] < 2:

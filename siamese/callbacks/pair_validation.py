@@ -25,11 +25,11 @@ class PairValidation(keras.callbacks.Callback):
         self.distance, self.metrics, self.flip = distance, metrics, flip
 
     def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
+        from siamese import distances
         from siamese.embedding import embed_faces
-        from siamese.model_dir import pairwise_distance_np
 
         emb = embed_faces(self.tower, self.faces, flip=self.flip)
-        d = pairwise_distance_np(emb[self.a], emb[self.b], self.distance).astype(np.float32)
+        d = distances.get(self.distance).rowwise(emb[self.a], emb[self.b]).astype(np.float32)
         for m in self.metrics:
             m.reset_state()
             m.update_state(self.same, d)

@@ -103,6 +103,12 @@ def write_report(
     written atomically, mode 0644 (figures only, no biometric data).
     Raises ValueError when ``distances`` do not match ``result`` (pair count).
     """
+    import importlib.util
+
+    if importlib.util.find_spec("matplotlib") is None:
+        from siamese.errors import ConfigError
+
+        raise ConfigError("--report: the plots need matplotlib: pip install 'siamese[report]'")
     d, s = check_pairs(distances, same)
     if d.size != result.n_pairs or int(s.sum()) != result.n_genuine:
         raise ValueError(

@@ -89,6 +89,9 @@ def build_loss(cfg: dict[str, Any]) -> Any:
     lc = cfg["loss"]
     cls = plugins.LOSSES.get(lc["name"])
     kwargs: dict[str, Any] = {"margin": float(lc["margin"]), **lc["args"]}
+    for key in ("pos_margin", "miner", "reducer"):
+        if lc.get(key) is not None:
+            kwargs[key] = lc[key]
     params = inspect.signature(cls).parameters
     if not getattr(cls, "pair_input", False):
         if "distance" in params:
@@ -112,28 +115,14 @@ def verification_metrics(distance: str) -> list[Any]:
             metrics.VerificationAUC(name="auc", max_distance=rng)]
 
 
-def margin_variables(loss: Any) -> dict[str, Any]:
-    """The loss's named margins (``loss.margins`` where defined, else ``{"margin": loss.margin}``)."""
-    margins = getattr(loss, "margins", None)
-    if isinstance(margins, dict):
-        return dict(margins)
-    return {"margin": loss.margin} if hasattr(loss, "margin") else {}
-
-
 def build_margin_schedulers(cfg: dict[str, Any], loss: Any) -> list[Any]:
-    """One MarginScheduler per scheduled margin (``loss.margin_schedule``: one schedule for ``margin`` or
-    ``{margin_name: schedule}``)."""
+    """The MarginScheduler of ``loss.margin_schedule``: one schedule for ``margin``, or ``{margin_name: schedule}``
+    for several of the loss's named margins (``loss.margins``); each is logged under its name."""
     from siamese import callbacks
 
     spec = cfg["loss"]["margin_schedule"]
     if spec is None:
         return []
-    per_margin = {"margin": spec} if not isinstance(spec, dict) or "name" in spec else spec
-    variables = margin_variables(loss)
-    out = []
-    for name, sched in per_margin.items():
-        if name not in variables:
-            raise ConfigError(f"loss.margin_schedule: the loss {cfg['loss']['name']!r} has no margin {name!r} "
-                              f"(it has: {', '.join(sorted(variables)) or 'none'})")
-        out.append(callbacks.MarginScheduler(callbacks.schedules.get(sched), margin=variables[name]))
-    return out
+    if isinstance(spec, dict) and "name" not in spec:
+        return [callbacks.MarginScheduler(spec, loss=loss)]
+    return [callbacks.MarginScheduler(spec, margin=loss)]
