@@ -22,6 +22,7 @@ registry           config key              what an entry is
 ``METRICS``        ``metrics``             a stateful verification metric class
 ``DETECTORS``      ``faces.detector``      a :class:`siamese.faces.FaceDetector` class
 ``INDEXES``        ``--index``             a :class:`siamese.index.SearchBackend` class
+``GALLERIES``      ``--gallery``           a :class:`siamese.index.Gallery` class (picked from the address)
 =================  ======================  ==============================================================
 """
 
@@ -31,7 +32,8 @@ from typing import Any
 
 from siamese.registry import Registry
 
-__all__ = ["DETECTORS", "DISTANCES", "INDEXES", "LOSSES", "METRICS", "MINERS", "REDUCERS", "SCHEDULES", "TOWERS"]
+__all__ = ["DETECTORS", "DISTANCES", "GALLERIES", "INDEXES", "LOSSES", "METRICS", "MINERS", "REDUCERS", "SCHEDULES",
+           "TOWERS"]
 
 DISTANCES: Registry[Any] = Registry("distance", key="model.distance")
 DISTANCES.register("euclidean", "siamese.distances:EUCLIDEAN", aliases=("l2",))
@@ -74,3 +76,7 @@ INDEXES: Registry[Any] = Registry("index kind", key="index")
 INDEXES.register("flat", "siamese.index.flat:FlatBackend")
 INDEXES.register("ivf", "siamese.index.ivf:IVFBackend")
 INDEXES.register("hnsw", "siamese.index.hnsw:HNSWBackend")
+
+GALLERIES: Registry[Any] = Registry("gallery backend", key="--gallery")
+GALLERIES.register("local", "siamese.index.gallery:FaceGallery", aliases=("faiss",))
+GALLERIES.register("milvus", "siamese.index.milvus_gallery:MilvusGallery", aliases=("milvus_lite",))

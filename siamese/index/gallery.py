@@ -38,6 +38,7 @@ from filelock import FileLock, Timeout
 from siamese.errors import ConfigError, GalleryError, ModelMismatchError
 from siamese.index._fs import FILE_MODE, fsync_dir, remove_stale_temps
 from siamese.index.backend import IndexFileError, SearchBackend
+from siamese.index.base import Gallery
 from siamese.index.registry import get_backend_class
 from siamese.index.sqlite_store import SQLiteStore
 from siamese.index.types import Match, Source
@@ -69,7 +70,7 @@ def _as_source(item: SourceLike) -> Source | None:
     raise GalleryError(f"a source must be a Source, a path or None, got {type(item).__name__}")
 
 
-class FaceGallery:
+class FaceGallery(Gallery):
     """Enrolled faces: identities (unique names) owning L2-normalised templates; see module docstring.
 
     Build with :meth:`create` or :meth:`open`, not the constructor. Thread-safe within a process;
