@@ -37,7 +37,6 @@ from __future__ import annotations
 import contextlib
 import datetime as _dt
 import json
-import logging
 import os
 import secrets
 import threading
@@ -78,12 +77,6 @@ _EPOCH_MS = 1_735_689_600_000  # 2025-01-01T00:00Z: template ids are (ms since t
 _WRITER_BITS, _SEQ_BITS = 14, 8
 
 
-def _quiet_iterator_log(record: logging.LogRecord) -> bool:
-    """Drop pymilvus' warning that milvus-lite gives query iterators no MVCC timestamp (harmless here:
-    every scan runs under Strong consistency, and on milvus-lite under the file lock)."""
-    return "mvccTs" not in record.getMessage()
-
-
 def _pymilvus() -> Any:
     try:
         import pymilvus
@@ -91,9 +84,6 @@ def _pymilvus() -> Any:
         raise GalleryError(
             "milvus: the Milvus gallery backend needs pymilvus and milvus-lite; install siamese[milvus]"
         ) from exc
-    iterator_log = logging.getLogger("pymilvus.client.iterator.query_iterator")
-    if _quiet_iterator_log not in iterator_log.filters:
-        iterator_log.addFilter(_quiet_iterator_log)
     return pymilvus
 
 
@@ -477,12 +467,7 @@ class MilvusGallery(Gallery):
 
     def _scan(self, fields: list[str]) -> Iterator[list[dict[str, Any]]]:
         with self._session() as client, _errors(self.address):
-            it = client.query_iterator(self.collection, batch_size=PAGE, filter="", output_fields=fields)
-            try:
-                while page := it.next():
-                    yield page
-            finally:
-                it.close()
+            yield from _pages(client, self.collection, fields, lite=self._lite is not None)
 
     def _name_counts(self) -> dict[str, int]:
         counts: dict[str, int] = {}
@@ -610,6 +595,23 @@ def _create_collection(client: Any, collection: str, meta: dict[str, str]) -> No
                              properties={f"siamese.{k}": v for k, v in meta.items()})
 
 
+def _pages(client: Any, collection: str, fields: list[str], *, lite: bool) -> Iterator[list[dict[str, Any]]]:
+    """Every row of ``collection``, a page at a time. milvus-lite: offset paging (stable: nothing else
+    writes while we hold its lock; its query iterator needs an RPC it lacks); a server: a query iterator."""
+    if lite:
+        offset = 0
+        while page := client.query(collection, filter="id >= 0", output_fields=fields, limit=PAGE, offset=offset):
+            yield page
+            offset += len(page)
+        return
+    it = client.query_iterator(collection, batch_size=PAGE, filter="", output_fields=fields)
+    try:
+        while page := it.next():
+            yield page
+    finally:
+        it.close()
+
+
 def _rewrite_collection(client: Any, collection: str, meta: dict[str, str]) -> None:
     """milvus-lite: copy the live rows to a new collection, drop the old one's files, take its name.
 
@@ -619,13 +621,8 @@ def _rewrite_collection(client: Any, collection: str, meta: dict[str, str]) -> N
     if client.has_collection(staging):
         client.drop_collection(staging)
     _create_collection(client, staging, meta)
-    it = client.query_iterator(collection, batch_size=PAGE, filter="", output_fields=["id", "name", "vec", "sha256",
-                                                                                      "path"])
-    try:
-        while page := it.next():
-            client.insert(staging, page)
-    finally:
-        it.close()
+    for page in _pages(client, collection, ["id", "name", "vec", "sha256", "path"], lite=True):
+        client.insert(staging, page)
     client.flush(staging)
     client.alter_collection_properties(staging, properties={"siamese.purge_complete": "1"})
     client.drop_collection(collection)
