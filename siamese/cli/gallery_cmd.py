@@ -1,4 +1,4 @@
-"""Gallery commands: ``enroll``, ``identify``, ``gallery list|info|remove`` and ``verify --claim``."""
+"""Gallery commands: ``enroll``, ``identify``, ``gallery list|info|remove|migrate`` and ``verify --claim``."""
 
 from __future__ import annotations
 
@@ -9,20 +9,22 @@ import typer
 
 from siamese.cli.output import emit, fail, handle_errors
 
-gallery_app = typer.Typer(help="Inspect or edit a gallery: list, info, remove NAME.", no_args_is_help=True)
+gallery_app = typer.Typer(help="Inspect or edit a gallery: list, info, remove NAME, migrate SRC DST.",
+                          no_args_is_help=True)
 
 MODEL_OPT = typer.Option(None, "--model", "-m", help="Model directory (default: $SIAMESE_MODEL or the user data dir).")
-GALLERY_OPT = typer.Option(None, "--gallery", "-g", help="Gallery directory (default: $SIAMESE_GALLERY or the user "
-                           "data dir).")
+GALLERY_OPT = typer.Option(None, "--gallery", "-g", help="Gallery directory, milvus-lite file (PATH.db) or Milvus "
+                           "URI (http://host:19530) (default: $SIAMESE_GALLERY or the user data dir).")
 
 
-def _paths(model: Path | None, gallery: Path | None) -> tuple[Path, Path]:
-    from siamese.paths import default_gallery_dir, default_model_dir
+def _paths(model: Path | None, gallery: str | None) -> tuple[Path, Path | str]:
+    from siamese.index.address import default_gallery_address, normalize_address
+    from siamese.paths import default_model_dir
 
-    return model or default_model_dir(), gallery or default_gallery_dir()
+    return model or default_model_dir(), normalize_address(gallery) if gallery else default_gallery_address()
 
 
-def verify_claim(image: Path, claim: str, model: Path | None, gallery: Path | None,
+def verify_claim(image: Path, claim: str, model: Path | None, gallery: str | None,
                  threshold: float | None) -> dict[str, Any]:
     from siamese.recognition import Recognizer
 
@@ -37,7 +39,7 @@ def enroll(
     images: list[Path] | None = typer.Argument(None, help="Photos of this person."),
     from_dir: Path | None = typer.Option(None, "--from-dir", help="Enroll ROOT/<name>/<photos>, one folder each."),
     model: Path | None = MODEL_OPT,
-    gallery: Path | None = GALLERY_OPT,
+    gallery: str | None = GALLERY_OPT,
     index: str = typer.Option("flat", "--index", help="Index kind for a new gallery: flat | ivf | hnsw."),
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:
@@ -74,7 +76,7 @@ def _enroll_text(p: dict[str, Any]) -> str:
 def identify(
     image: Path = typer.Argument(..., help="Photo of the person to identify."),
     model: Path | None = MODEL_OPT,
-    gallery: Path | None = GALLERY_OPT,
+    gallery: str | None = GALLERY_OPT,
     top_k: int = typer.Option(5, "--top-k", "-k", min=1, help="How many candidates to list."),
     threshold: float | None = typer.Option(None, "--threshold", help="Distance threshold (default: calibrated)."),
     as_json: bool = typer.Option(False, "--json"),
@@ -97,16 +99,15 @@ def identify(
     raise typer.Exit(0 if result.found else 1)
 
 
-def _open_gallery(gallery: Path | None, read_only: bool = True) -> Any:
-    from siamese.index import FaceGallery
-    from siamese.paths import default_gallery_dir
+def _open_gallery(gallery: str | None, read_only: bool = True) -> Any:
+    from siamese.index import open_gallery
 
-    return FaceGallery.open(gallery or default_gallery_dir(), read_only=read_only)
+    return open_gallery(_paths(None, gallery)[1], read_only=read_only)
 
 
 @gallery_app.command("list")
 @handle_errors
-def gallery_list(gallery: Path | None = GALLERY_OPT, as_json: bool = typer.Option(False, "--json")) -> None:
+def gallery_list(gallery: str | None = GALLERY_OPT, as_json: bool = typer.Option(False, "--json")) -> None:
     """List enrolled identities."""
     with _open_gallery(gallery) as g:
         names = g.names()
@@ -115,7 +116,7 @@ def gallery_list(gallery: Path | None = GALLERY_OPT, as_json: bool = typer.Optio
 
 @gallery_app.command("info")
 @handle_errors
-def gallery_info(gallery: Path | None = GALLERY_OPT, as_json: bool = typer.Option(False, "--json")) -> None:
+def gallery_info(gallery: str | None = GALLERY_OPT, as_json: bool = typer.Option(False, "--json")) -> None:
     """Counts, index kind, model fingerprint and file sizes."""
     with _open_gallery(gallery) as g:
         info = g.info()
@@ -126,7 +127,7 @@ def gallery_info(gallery: Path | None = GALLERY_OPT, as_json: bool = typer.Optio
 @handle_errors
 def gallery_remove(
     name: str = typer.Argument(..., help="Identity to forget."),
-    gallery: Path | None = GALLERY_OPT,
+    gallery: str | None = GALLERY_OPT,
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:
     """Forget a person: their templates leave the index and the catalogue, and no bytes of them remain."""
@@ -134,6 +135,22 @@ def gallery_remove(
         removed = g.remove(name)
     emit({"removed": name, "templates": removed}, as_json, lambda p: f"removed {p['removed']} "
          f"({p['templates']} templates)")
+
+
+@gallery_app.command("migrate")
+@handle_errors
+def gallery_migrate(
+    src: str = typer.Argument(..., help="Gallery to copy (directory, PATH.db, milvus-lite:PATH or Milvus URI)."),
+    dst: str = typer.Argument(..., help="New gallery to create (any of the same kinds of address)."),
+    index: str | None = typer.Option(None, "--index", help="Index kind of the copy (default: the source's)."),
+    as_json: bool = typer.Option(False, "--json"),
+) -> None:
+    """Copy a gallery to a new address (local <-> Milvus): identities, templates, provenance, model binding."""
+    from siamese.index import migrate
+
+    summary = migrate(src, dst, index=index)
+    emit(summary, as_json, lambda p: f"copied {p['identities']} identities, {p['templates']} templates "
+         f"from {p['source']} to {p['destination']} (index {p['index']})")
 
 
 def register(app: typer.Typer) -> None:

@@ -14,6 +14,7 @@ from siamese.index.address import (
     default_gallery_address,
     gallery_backend,
     gallery_exists,
+    normalize_address,
     open_gallery,
     open_or_create_gallery,
 )
@@ -50,6 +51,7 @@ __all__ = [
     "gallery_exists",
     "get_backend_class",
     "migrate",
+    "normalize_address",
     "open_gallery",
     "open_or_create_gallery",
     "register_backend",

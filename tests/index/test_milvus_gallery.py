@@ -213,3 +213,29 @@ def test_without_pymilvus_the_error_says_what_to_install(tmp_path: Path, monkeyp
         create_gallery(tmp_path / "x.db", "fp", DIM)
     with FaceGallery.create(tmp_path / "local", "fp", DIM) as g:  # the local gallery needs none of it
         g.add("a", _unit(np.random.default_rng(0), 1))
+
+
+def test_cli_migrate_list_info_remove_on_milvus_lite(tmp_path: Path, rng: np.random.Generator) -> None:
+    import json
+
+    from typer.testing import CliRunner
+
+    from siamese.cli.gallery_cmd import gallery_app
+
+    with FaceGallery.create(tmp_path / "local", "fp-cli", DIM) as g:
+        g.add_many([("ann", _unit(rng, 2)), ("bo", _unit(rng, 1))])
+    runner = CliRunner()
+    lite = f"milvus-lite:{tmp_path / 'lite'}"
+    done = runner.invoke(gallery_app, ["migrate", str(tmp_path / "local"), lite, "--json"])
+    assert done.exit_code == 0, done.output
+    assert json.loads(done.output)["templates"] == 3
+    listed = runner.invoke(gallery_app, ["list", "--gallery", lite, "--json"])
+    assert json.loads(listed.output)["identities"] == ["ann", "bo"]
+    removed = runner.invoke(gallery_app, ["remove", "bo", "--gallery", lite, "--json"])
+    assert json.loads(removed.output) == {"removed": "bo", "templates": 1}
+    info = runner.invoke(gallery_app, ["info", "--gallery", lite, "--json"], env={"SIAMESE_GALLERY": ""})
+    assert json.loads(info.output)["identities"] == 1
+    by_env = runner.invoke(gallery_app, ["list", "--json"], env={"SIAMESE_GALLERY": lite})
+    assert json.loads(by_env.output)["identities"] == ["ann"]
+    again = runner.invoke(gallery_app, ["migrate", str(tmp_path / "local"), lite])
+    assert again.exit_code == 2 and "already exists" in again.output
