@@ -18,6 +18,7 @@ from typing import Any, Literal
 
 import numpy as np
 
+from siamese.errors import GalleryError
 from siamese.index.types import Match, Source
 
 SourceLike = Source | str | os.PathLike[str] | None
@@ -103,6 +104,14 @@ class Gallery(abc.ABC):
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def check_search_args(k: Any, by: Any) -> None:
+    """GalleryError unless ``k`` is a positive int and ``by`` is ``"identity"`` or ``"template"``."""
+    if isinstance(k, bool) or not isinstance(k, int | np.integer) or k < 1:
+        raise GalleryError(f"k must be a positive int, got {k!r}")
+    if by not in ("identity", "template"):
+        raise GalleryError(f"by must be 'identity' or 'template', got {by!r}")
 
 
 def iter_identities(gallery: Gallery) -> Iterator[tuple[str, np.ndarray, list[Source | None]]]:

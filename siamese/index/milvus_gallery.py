@@ -53,7 +53,7 @@ from filelock import FileLock, Timeout
 
 from siamese.errors import ConfigError, GalleryError, ModelMismatchError
 from siamese.index.address import LITE_PREFIX
-from siamese.index.base import EntryLike, Gallery
+from siamese.index.base import EntryLike, Gallery, check_search_args
 from siamese.index.gallery import FaceGallery, _check_name
 from siamese.index.types import Match, Source
 
@@ -426,11 +426,8 @@ class MilvusGallery(Gallery):
                min_similarity: float | None = None, fingerprint: str | None = None) -> list[list[Match]]:
         """Top-k matches per query row, best first (see :meth:`FaceGallery.search`)."""
         self._check_open()
+        check_search_args(k, by)
         self._check_model(fingerprint)
-        if isinstance(k, bool) or not isinstance(k, int | np.integer) or k < 1:
-            raise GalleryError(f"k must be a positive int, got {k!r}")
-        if by not in ("identity", "template"):
-            raise GalleryError(f"by must be 'identity' or 'template', got {by!r}")
         queries = self._vectors(embeddings, "query", allow_empty=True)
         if not len(queries):
             return []
