@@ -43,6 +43,7 @@ def main() -> None:
     ap.add_argument("--chunk", type=int, default=50_000, help="templates per add_many call")
     ap.add_argument("--threads", type=int, default=1, help="BLAS/FAISS threads (both sides)")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--index", default="flat", choices=["flat", "hnsw"], help="Milvus index kind (FAISS stays flat)")
     args = ap.parse_args()
     for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
         os.environ[var] = str(args.threads)
@@ -63,7 +64,7 @@ def main() -> None:
 
     with tempfile.TemporaryDirectory(prefix="bench_milvus.") as tmp:
         address = str(Path(tmp) / "gallery.db")
-        gallery = create_gallery(address, "bench", args.dim)
+        gallery = create_gallery(address, "bench", args.dim, index=args.index)
         ids = np.empty(args.n, np.int64)
         log(f"enrolling {args.n} templates")
         t0 = time.perf_counter()
@@ -119,7 +120,7 @@ def main() -> None:
 
     med = statistics.median
     cmd = "python " + " ".join(shlex.quote(a) for a in sys.argv)
-    print("\n## Milvus gallery (`siamese.index.MilvusGallery`, milvus-lite, FLAT) vs raw FAISS\n")
+    print(f"\n## Milvus gallery (`siamese.index.MilvusGallery`, milvus-lite, {args.index}) vs raw FAISS flat\n")
     print(f"Command: `{cmd}`. {args.n:,} random unit vectors, dim {args.dim}, {len(names):,} identities x {per} "
           f"templates; BLAS/FAISS threads {args.threads}; milvus-lite files {size / 2**20:.0f} MiB.\n")
     print(f"| identify, {args.queries} queries, k=5 (median of {args.repeats}) | seconds | queries/s "
