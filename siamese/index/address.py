@@ -24,6 +24,7 @@ import os
 from pathlib import Path
 from typing import Any
 
+from siamese.errors import GalleryError
 from siamese.index.base import Gallery
 
 __all__ = [
@@ -93,7 +94,11 @@ def open_or_create_gallery(address: Address, fingerprint: str, dim: int, index: 
                            **opts: Any) -> Gallery:
     """Open the gallery at ``address`` (checking ``fingerprint``), creating it first if there is none."""
     if not gallery_exists(address):
-        return create_gallery(address, fingerprint, dim, index, **opts)
+        try:
+            return create_gallery(address, fingerprint, dim, index, **opts)
+        except GalleryError:
+            if not gallery_exists(address):  # not lost a race with another creator: a real failure
+                raise
     return open_gallery(address, fingerprint)
 
 
