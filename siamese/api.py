@@ -37,8 +37,8 @@ if TYPE_CHECKING:  # pragma: no cover
 PathLike = str | os.PathLike[str]
 
 __all__ = ["EvaluationReport", "ExportResult", "GalleryRemoval", "calibrate", "enroll", "enroll_folder", "evaluate",
-           "export", "gallery_info", "gallery_names", "identify", "open_model", "remove", "represent", "train",
-           "verify"]
+           "export", "gallery_info", "gallery_names", "identify", "migrate", "open_model", "remove", "represent",
+           "train", "verify"]
 
 
 def open_model(model: Any = None) -> ModelDir:
@@ -51,10 +51,11 @@ def open_model(model: Any = None) -> ModelDir:
     return ModelDir(model if model is not None else default_model_dir())
 
 
-def _gallery_path(gallery: PathLike | None) -> Path:
-    from siamese.paths import default_gallery_dir
+def _gallery_path(gallery: PathLike | None) -> Path | str:
+    """A gallery address: a local directory, a milvus-lite file or a Milvus URI (default: $SIAMESE_GALLERY)."""
+    from siamese.index.address import default_gallery_address, normalize_address
 
-    return Path(gallery).expanduser() if gallery is not None else default_gallery_dir()
+    return normalize_address(gallery) if gallery is not None else default_gallery_address()
 
 
 # --- photos -> embeddings / decisions ------------------------------------------------------------------------
@@ -139,26 +140,35 @@ class GalleryRemoval:
 
 def gallery_names(gallery: PathLike | None = None) -> list[str]:
     """Enrolled identities, sorted."""
-    from siamese.index import FaceGallery
+    from siamese.index import open_gallery
 
-    with FaceGallery.open(_gallery_path(gallery), read_only=True) as g:
+    with open_gallery(_gallery_path(gallery), read_only=True) as g:
         return g.names()
 
 
 def gallery_info(gallery: PathLike | None = None) -> dict[str, Any]:
     """Counts, index kind, model fingerprint and file sizes of a gallery."""
-    from siamese.index import FaceGallery
+    from siamese.index import open_gallery
 
-    with FaceGallery.open(_gallery_path(gallery), read_only=True) as g:
+    with open_gallery(_gallery_path(gallery), read_only=True) as g:
         return g.info()
 
 
 def remove(name: str, gallery: PathLike | None = None) -> GalleryRemoval:
     """Forget a person: their templates leave the index and the catalogue, and no bytes of them remain."""
-    from siamese.index import FaceGallery
+    from siamese.index import open_gallery
+    from siamese.index.gallery import check_name
 
-    with FaceGallery.open(_gallery_path(gallery), read_only=False) as g:
+    check_name(name)
+    with open_gallery(_gallery_path(gallery), read_only=False) as g:
         return GalleryRemoval(name, g.remove(name))
+
+
+def migrate(src: PathLike, dst: PathLike, *, index: str | None = None) -> dict[str, Any]:
+    """Copy a gallery to a new address (local <-> Milvus): identities, templates, provenance, model binding."""
+    from siamese.index import migrate as copy_gallery
+
+    return copy_gallery(src, dst, index=index)
 
 
 # --- training and measuring ----------------------------------------------------------------------------------

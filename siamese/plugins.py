@@ -23,6 +23,7 @@ registry           config key              what an entry is
 ``DETECTORS``      ``faces.detector``      a :class:`siamese.faces.FaceDetector` class
 ``INDEXES``        ``--index``             a :class:`siamese.index.SearchBackend` class
 ``ENGINES``        ``--engine``            a :class:`siamese.runtime.EmbeddingEngine` class (litert, keras)
+``GALLERIES``      ``--gallery``           a :class:`siamese.index.Gallery` class (picked from the address)
 =================  ======================  ==============================================================
 """
 
@@ -32,8 +33,8 @@ from typing import Any
 
 from siamese.registry import Registry
 
-__all__ = ["DETECTORS", "DISTANCES", "ENGINES", "INDEXES", "LOSSES", "METRICS", "MINERS", "REDUCERS", "SCHEDULES",
-           "TOWERS"]
+__all__ = ["DETECTORS", "DISTANCES", "ENGINES", "GALLERIES", "INDEXES", "LOSSES", "METRICS", "MINERS", "REDUCERS",
+           "SCHEDULES", "TOWERS"]
 
 DISTANCES: Registry[Any] = Registry("distance", key="model.distance")
 DISTANCES.register("euclidean", "siamese.distances:EUCLIDEAN", aliases=("l2",))
@@ -89,3 +90,7 @@ INDEXES.register("hnsw", "siamese.index.hnsw:HNSWBackend")
 ENGINES: Registry[Any] = Registry("engine", key="engine")
 ENGINES.register("litert", "siamese.runtime.litert_engine:LiteRTEngine", aliases=("tflite",))
 ENGINES.register("keras", "siamese.runtime.keras_engine:KerasEngine", aliases=("tensorflow",))
+
+GALLERIES: Registry[Any] = Registry("gallery backend", key="--gallery")
+GALLERIES.register("local", "siamese.index.gallery:FaceGallery", aliases=("faiss",))
+GALLERIES.register("milvus", "siamese.index.milvus_gallery:MilvusGallery", aliases=("milvus_lite",))

@@ -1,8 +1,9 @@
 """Photos in, decisions out, against a gallery: enroll, verify a claim, identify, remove.
 
 :class:`Recognizer` composes a :class:`siamese.verification.FaceEmbedder` (photos -> embeddings with a model
-directory) with a :class:`siamese.index.FaceGallery` (embeddings -> enrolled identities) and the model's
-calibrated threshold. The ``siamese enroll | verify --claim | identify | gallery`` commands are thin wrappers.
+directory) with a :class:`siamese.index.Gallery` (embeddings -> enrolled identities, local or Milvus, picked by
+the address) and the model's calibrated threshold. The ``siamese enroll | verify --claim | identify | gallery``
+commands are thin wrappers.
 
 Decisions use the model's distance: the gallery's inner product ``s`` of unit vectors becomes
 ``sqrt(2 - 2 s)`` (euclidean), ``2 - 2 s`` (squared) or ``1 - s`` (cosine); accepted when distance <= threshold.
@@ -12,14 +13,13 @@ from __future__ import annotations
 
 import os
 from dataclasses import asdict, dataclass, field
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from siamese import distances
 from siamese.errors import GalleryError
-from siamese.index import FaceGallery, Source
+from siamese.index import Gallery, Source, gallery_exists, normalize_address, open_gallery, open_or_create_gallery
 from siamese.index.gallery import check_name
 from siamese.model_dir import ModelDir, check_threshold
 from siamese.verification import FaceEmbedder, VerificationResult
@@ -63,23 +63,23 @@ class Recognizer:
         self.embedder = FaceEmbedder(self.model_dir, **embedder_kwargs)
         self.threshold = (check_threshold(threshold, "--threshold") if threshold is not None
                           else self.model_dir.threshold())
-        self.gallery_dir = Path(gallery).expanduser()
-        self._create = create and not _is_gallery(self.gallery_dir)
+        self.gallery_dir = normalize_address(gallery)  # a Path (local gallery) or a Milvus address
+        self._create = create and not gallery_exists(self.gallery_dir)
         self._index = index
-        self._gallery: FaceGallery | None = None
+        self._gallery: Gallery | None = None
         if not self._create:
-            self._gallery = FaceGallery.open(self.gallery_dir, self.model_dir.fingerprint)
+            self._gallery = open_gallery(self.gallery_dir, self.model_dir.fingerprint)
 
     @property
-    def gallery(self) -> FaceGallery:
+    def gallery(self) -> Gallery:
         """The gallery; a new one is created only when the first identity is enrolled (nothing written before).
 
         Race-safe: if another process creates the gallery meanwhile, this one opens it (both enrolments land)."""
         if self._gallery is None:
             if not self._create:
                 raise GalleryError(f"{self.gallery_dir}: no gallery here")
-            self._gallery = FaceGallery.open_or_create(self.gallery_dir, self.model_dir.fingerprint,
-                                                       self.model_dir.embedding_dim, index=self._index)
+            self._gallery = open_or_create_gallery(self.gallery_dir, self.model_dir.fingerprint,
+                                                   self.model_dir.embedding_dim, index=self._index)
         return self._gallery
 
     def close(self) -> None:
@@ -154,11 +154,6 @@ class Recognizer:
 
     def remove(self, name: str) -> int:
         return self.gallery.remove(name)
-
-
-def _is_gallery(path: Path) -> bool:
-    """True when ``path`` holds something (a gallery, or anything FaceGallery.create would refuse)."""
-    return path.exists() and (not path.is_dir() or any(path.iterdir()))
 
 
 def identity_folders(root: str | os.PathLike[str]) -> dict[str, list[str]]:

@@ -1,4 +1,4 @@
-"""Gallery commands: ``enroll``, ``identify``, ``gallery list|info|remove`` and ``verify --claim``."""
+"""Gallery commands: ``enroll``, ``identify``, ``gallery list|info|remove|migrate`` and ``verify --claim``."""
 
 from __future__ import annotations
 
@@ -9,13 +9,14 @@ import typer
 
 from siamese.cli.output import emit, fail, handle_errors, warn
 
-gallery_app = typer.Typer(help="Inspect or edit a gallery: list, info, remove NAME.", no_args_is_help=True)
+gallery_app = typer.Typer(help="Inspect or edit a gallery: list, info, remove NAME, migrate SRC DST.",
+                          no_args_is_help=True)
 
 MODEL_OPT = typer.Option(None, "--model", "-m", help="Model directory (default: $SIAMESE_MODEL or the user data dir).")
 CHECK_FACE_OPT = typer.Option(False, "--check-face", help="Models on pre-aligned crops (detector none): refuse "
                               "photos in which YuNet finds no face.")
-GALLERY_OPT = typer.Option(None, "--gallery", "-g", help="Gallery directory (default: $SIAMESE_GALLERY or the user "
-                           "data dir).")
+GALLERY_OPT = typer.Option(None, "--gallery", "-g", help="Gallery directory, milvus-lite file (PATH.db) or Milvus "
+                           "URI (http://host:19530) (default: $SIAMESE_GALLERY or the user data dir).")
 
 
 @handle_errors
@@ -24,7 +25,7 @@ def enroll(
     images: list[Path] | None = typer.Argument(None, help="Photos of this person."),
     from_dir: Path | None = typer.Option(None, "--from-dir", help="Enroll ROOT/<name>/<photos>, one folder each."),
     model: Path | None = MODEL_OPT,
-    gallery: Path | None = GALLERY_OPT,
+    gallery: str | None = GALLERY_OPT,
     index: str = typer.Option("flat", "--index", help="Index kind for a new gallery: flat | ivf | hnsw."),
     check_face: bool = CHECK_FACE_OPT,
     as_json: bool = typer.Option(False, "--json"),
@@ -44,7 +45,7 @@ def enroll(
         summary = api.enroll(name, images, gallery=gallery, model=model, index=index, progress=not as_json,
                              check_face=check_face)
     payload = summary.to_dict()
-    payload["gallery"] = str(gallery or _default_gallery())
+    payload["gallery"] = str(_gallery_address(gallery))
     for s in payload["skipped"]:
         warn(f"skipped {s.get('file', s.get('identity'))}: {s['reason']}")
     emit(payload, as_json, _enroll_text)
@@ -52,10 +53,10 @@ def enroll(
         raise typer.Exit(2)
 
 
-def _default_gallery() -> Path:
-    from siamese.paths import default_gallery_dir
+def _gallery_address(gallery: str | None) -> Any:
+    from siamese.index.address import default_gallery_address, normalize_address
 
-    return default_gallery_dir()
+    return normalize_address(gallery) if gallery else default_gallery_address()
 
 
 def _enroll_text(p: dict[str, Any]) -> str:
@@ -67,7 +68,7 @@ def _enroll_text(p: dict[str, Any]) -> str:
 def identify(
     image: Path = typer.Argument(..., help="Photo of the person to identify."),
     model: Path | None = MODEL_OPT,
-    gallery: Path | None = GALLERY_OPT,
+    gallery: str | None = GALLERY_OPT,
     top_k: int = typer.Option(5, "--top-k", "-k", min=1, help="How many candidates to list."),
     threshold: float | None = typer.Option(None, "--threshold", help="Distance threshold (default: calibrated)."),
     check_face: bool = CHECK_FACE_OPT,
@@ -92,7 +93,7 @@ def identify(
 
 @gallery_app.command("list")
 @handle_errors
-def gallery_list(gallery: Path | None = GALLERY_OPT, as_json: bool = typer.Option(False, "--json")) -> None:
+def gallery_list(gallery: str | None = GALLERY_OPT, as_json: bool = typer.Option(False, "--json")) -> None:
     """List enrolled identities."""
     from siamese import api
 
@@ -102,7 +103,7 @@ def gallery_list(gallery: Path | None = GALLERY_OPT, as_json: bool = typer.Optio
 
 @gallery_app.command("info")
 @handle_errors
-def gallery_info(gallery: Path | None = GALLERY_OPT, as_json: bool = typer.Option(False, "--json")) -> None:
+def gallery_info(gallery: str | None = GALLERY_OPT, as_json: bool = typer.Option(False, "--json")) -> None:
     """Counts, index kind, model fingerprint and file sizes."""
     from siamese import api
 
@@ -113,7 +114,7 @@ def gallery_info(gallery: Path | None = GALLERY_OPT, as_json: bool = typer.Optio
 @handle_errors
 def gallery_remove(
     name: str = typer.Argument(..., help="Identity to forget."),
-    gallery: Path | None = GALLERY_OPT,
+    gallery: str | None = GALLERY_OPT,
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:
     """Forget a person: their templates leave the index and the catalogue, and no bytes of them remain."""
@@ -121,6 +122,22 @@ def gallery_remove(
 
     emit(api.remove(name, gallery).to_dict(), as_json, lambda p: f"removed {p['removed']} "
          f"({p['templates']} templates)")
+
+
+@gallery_app.command("migrate")
+@handle_errors
+def gallery_migrate(
+    src: str = typer.Argument(..., help="Gallery to copy (directory, PATH.db, milvus-lite:PATH or Milvus URI)."),
+    dst: str = typer.Argument(..., help="New gallery to create (any of the same kinds of address)."),
+    index: str | None = typer.Option(None, "--index", help="Index kind of the copy (default: the source's)."),
+    as_json: bool = typer.Option(False, "--json"),
+) -> None:
+    """Copy a gallery to a new address (local <-> Milvus): identities, templates, provenance, model binding."""
+    from siamese import api
+
+    summary = api.migrate(src, dst, index=index)
+    emit(summary, as_json, lambda p: f"copied {p['identities']} identities, {p['templates']} templates "
+         f"from {p['source']} to {p['destination']} (index {p['index']})")
 
 
 def register(app: typer.Typer) -> None:

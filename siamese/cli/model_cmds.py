@@ -95,7 +95,8 @@ def verify(
     image_b: Path | None = typer.Argument(None, help="Second photo (or use --claim NAME with a gallery)."),
     claim: str | None = typer.Option(None, "--claim", help="Verify IMAGE_A against this enrolled identity."),
     model: Path | None = MODEL_OPT,
-    gallery: Path | None = typer.Option(None, "--gallery", "-g", help="Gallery dir (default: $SIAMESE_GALLERY)."),
+    gallery: str | None = typer.Option(None, "--gallery", "-g", help="Gallery dir or Milvus address (default: "
+                                       "$SIAMESE_GALLERY)."),
     threshold: float | None = typer.Option(None, "--threshold", help="Distance threshold (default: calibrated)."),
     check_face: bool = typer.Option(False, "--check-face", help="Models on pre-aligned crops (detector none): "
                                     "refuse photos in which YuNet finds no face."),

@@ -60,6 +60,7 @@ from filelock import FileLock, Timeout
 from siamese.errors import ConfigError, GalleryError, ModelMismatchError
 from siamese.index._fs import FILE_MODE, fsync_dir, remove_stale_temps
 from siamese.index.backend import IndexFileError, SearchBackend
+from siamese.index.base import Gallery, check_search_args
 from siamese.index.registry import BACKENDS, get_backend_class
 from siamese.index.sqlite_store import RecoveryNeededError, SQLiteStore
 from siamese.index.types import Match, Source
@@ -164,7 +165,7 @@ def _roll_back_journal(directory: Path, lock_timeout: float) -> None:
                            f"here ({exc}); open the gallery read-write once") from exc
 
 
-class FaceGallery:
+class FaceGallery(Gallery):
     """Enrolled faces: identities (unique names) owning L2-normalised templates; see module docstring.
 
     Build with :meth:`create` or :meth:`open`, not the constructor. Thread-safe within a process;
@@ -654,10 +655,7 @@ class FaceGallery:
         """
         self._check_open()
         self._check_model(fingerprint)
-        if isinstance(k, bool) or not isinstance(k, int | np.integer) or k < 1:
-            raise GalleryError(f"k must be a positive int, got {k!r}")
-        if by not in ("identity", "template"):
-            raise GalleryError(f"by must be 'identity' or 'template', got {by!r}")
+        check_search_args(k, by)
         queries = self._vectors(embeddings, "query", allow_empty=True)
         with self._mutex:
             self._refresh()
@@ -699,6 +697,11 @@ class FaceGallery:
         """Embeddings enrolled for ``name``, float32 ``(n, dim)``; GalleryError if unknown."""
         self._check_open()
         return self._store.templates(_check_name(name))
+
+    def sources(self, name: str) -> list[Source | None]:
+        """Provenance of ``name``'s templates, in the order of :meth:`templates`."""
+        self._check_open()
+        return self._store.sources(_check_name(name))
 
     def names(self) -> list[str]:
         """Enrolled identity names, sorted."""

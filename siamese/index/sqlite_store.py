@@ -30,6 +30,7 @@ import numpy as np
 from siamese.errors import GalleryError
 from siamese.index._fs import create_private_file
 from siamese.index.store import Entry, Store
+from siamese.index.types import Source
 
 SCHEMA_VERSION = 1
 
@@ -243,6 +244,13 @@ class SQLiteStore(Store):
         vectors = np.frombuffer(b"".join(r[1] for r in rows), dtype="<f4").astype(np.float32).reshape(-1, self.dim)
         self._check_finite(ids, vectors)
         return vectors
+
+    def sources(self, name: str) -> list[Source | None]:
+        """Provenance of ``name``'s templates in enrolment order (None where none was recorded)."""
+        identity = self._identity_id(name)
+        rows = self._query("SELECT source_sha256, source_path FROM templates WHERE identity_id = ? ORDER BY id",
+                           (identity,))
+        return [None if sha is None and path is None else Source(sha, path) for sha, path in rows]
 
     def template_ids(self) -> np.ndarray:
         rows = self._query("SELECT id FROM templates ORDER BY id")

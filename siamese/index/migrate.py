@@ -1,0 +1,58 @@
+"""Copy a gallery to another address (local directory <-> Milvus): identities, templates, provenance."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from siamese.errors import GalleryError
+from siamese.index.address import create_gallery, open_gallery
+from siamese.index.base import Gallery, iter_identities
+
+__all__ = ["migrate"]
+
+
+def migrate(src: str | os.PathLike[str], dst: str | os.PathLike[str], *, index: str | None = None,
+            batch_size: int = 256, **opts: Any) -> dict[str, Any]:
+    """Copy the gallery at ``src`` into a NEW gallery at ``dst`` (any backends; see :func:`open_gallery`).
+
+    The copy keeps the model binding (fingerprint, dim), each identity's templates in enrolment order
+    and their provenance; ``index`` (default: the source's kind) and ``opts`` set the new index.
+    Template ids are the new gallery's own. The source is only read. Returns a summary dict.
+    """
+    with open_gallery(src, read_only=True) as source:
+        target = create_gallery(dst, source.fingerprint, source.dim, index or source.kind, **opts)
+        with target:
+            identities = templates = 0
+            pending: list[tuple[str, Any, Any]] = []
+            with target.batch():
+                for name, vectors, sources in _identities(source):
+                    pending.append((name, vectors, sources))
+                    identities += 1
+                    templates += len(vectors)
+                    if len(pending) >= batch_size:
+                        target.add_many(pending)
+                        pending = []
+                if pending:
+                    target.add_many(pending)
+            if len(target) != identities:
+                raise GalleryError(f"{dst}: copy holds {len(target)} identities, source {identities}")
+    return {"source": str(src), "destination": str(dst), "identities": identities, "templates": templates,
+            "fingerprint": source.fingerprint, "dim": source.dim, "index": index or source.kind}
+
+
+def _identities(source: Gallery):
+    """The source's identities with provenance; a local gallery's comes from its catalogue."""
+    from siamese.index.gallery import DB_NAME, FaceGallery
+    from siamese.index.sqlite_store import SQLiteStore
+
+    if not isinstance(source, FaceGallery) or type(source).sources is not Gallery.sources:
+        yield from iter_identities(source)
+        return
+    store = SQLiteStore(Path(source.directory) / DB_NAME, read_only=True)
+    try:
+        for name in source.names():
+            yield name, source.templates(name), store.sources(name)
+    finally:
+        store.close()
