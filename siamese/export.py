@@ -19,7 +19,7 @@ from siamese.errors import SiameseError
 from siamese.model_dir import ModelDir
 
 #: faces used to calibrate int8 activations
-REPRESENTATIVE_FACES = 200
+REPRESENTATIVE_FACES = 1000
 
 FORMATS = ("savedmodel", "tflite")
 QUANTIZE = ("float16", "int8")
