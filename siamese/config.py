@@ -43,6 +43,8 @@ DEFAULTS: dict[str, Any] = {
         "embedding_dim": 128,
         "distance": "euclidean",   # euclidean | squared_euclidean | cosine
         "tower_args": {},          # extra keyword arguments of the tower builder (width, depth, dropout...)
+        "head": None,              # identification head trained jointly (batch losses only), e.g. {kind: cosface,
+                                   # weight: 1.0, margin: 0.35, scale: 30}; its margin schedulable as head_margin
     },
     "loss": {
         "name": "contrastive",     # contrastive (twin model, pairs) | batch_contrastive | triplet_semihard |
@@ -91,8 +93,8 @@ CHOICES: dict[str, tuple[Any, ...]] = {
 }
 
 # keys whose value is free-form (a dict of anything, or None/dict)
-FREE = {"model.tower_args", "loss.args", "loss.margin_schedule", "loss.pos_margin", "loss.miner", "loss.reducer",
-        "train.early_stopping", "train.profile_batches",
+FREE = {"model.tower_args", "model.head", "loss.args", "loss.margin_schedule", "loss.pos_margin", "loss.miner",
+        "loss.reducer", "train.early_stopping", "train.profile_batches",
         "data.root", "data.max_identities", "faces.yunet_model"}
 
 
@@ -175,6 +177,31 @@ def _check_schedules(loss: dict[str, Any]) -> None:
             raise ConfigError(f"{key}: expected a schedule mapping or a finite number, got {sched!r}")
 
 
+HEAD_DEFAULTS: dict[str, Any] = {"kind": "cosface", "weight": 1.0, "margin": None, "scale": None}
+
+
+def _check_head(model: dict[str, Any]) -> None:
+    head = model["head"]
+    if head is None:
+        return
+    if not isinstance(head, dict):
+        raise ConfigError(f"model.head: expected a mapping such as {{kind: cosface, weight: 1.0}}, got {head!r}")
+    for k in head:
+        if k not in HEAD_DEFAULTS:
+            raise ConfigError(f"model.head.{k}: unknown key (expected one of: {', '.join(HEAD_DEFAULTS)})")
+    merged = {**HEAD_DEFAULTS, **head}
+    merged["kind"] = plugins.HEADS.canonical(merged["kind"])
+    for k in ("weight", "margin", "scale"):
+        v = merged[k]
+        if v is None and k != "weight":
+            continue
+        if isinstance(v, bool) or not isinstance(v, int | float) or not math.isfinite(v) or v < 0:
+            raise ConfigError(f"model.head.{k}: must be a finite number >= 0, got {v!r}")
+    if merged["weight"] == 0:
+        raise ConfigError("model.head.weight: must be positive (leave model.head out for no head)")
+    model["head"] = merged
+
+
 def validate(config: dict[str, Any]) -> dict[str, Any]:
     """Return ``config`` merged over the defaults, or raise ConfigError naming the bad key."""
     if not isinstance(config, dict):
@@ -191,6 +218,7 @@ def validate(config: dict[str, Any]) -> dict[str, Any]:
     if not isinstance(out["model"]["tower_args"], dict):
         raise ConfigError(f"model.tower_args: expected a mapping, got {out['model']['tower_args']!r}")
     _check_schedules(out["loss"])
+    _check_head(out["model"])
     loss = out["loss"]
     pos = loss["pos_margin"]
     if pos is not None and (isinstance(pos, bool) or not isinstance(pos, int | float) or not math.isfinite(pos)

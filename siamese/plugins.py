@@ -22,6 +22,7 @@ registry           config key              what an entry is
 ``METRICS``        ``metrics``             a stateful verification metric class
 ``DETECTORS``      ``faces.detector``      a :class:`siamese.faces.FaceDetector` class
 ``INDEXES``        ``--index``             a :class:`siamese.index.SearchBackend` class
+``HEADS``          ``model.head.kind``     ``builder(num_classes, margin, scale)`` -> (layer, loss)
 ``ENGINES``        ``--engine``            a :class:`siamese.runtime.EmbeddingEngine` class (litert, keras)
 ``GALLERIES``      ``--gallery``           a :class:`siamese.index.Gallery` class (picked from the address)
 =================  ======================  ==============================================================
@@ -33,8 +34,8 @@ from typing import Any
 
 from siamese.registry import Registry
 
-__all__ = ["DETECTORS", "DISTANCES", "ENGINES", "GALLERIES", "INDEXES", "LOSSES", "METRICS", "MINERS", "REDUCERS",
-           "SCHEDULES", "TOWERS"]
+__all__ = ["DETECTORS", "DISTANCES", "ENGINES", "GALLERIES", "HEADS", "INDEXES", "LOSSES", "METRICS", "MINERS",
+           "REDUCERS", "SCHEDULES", "TOWERS"]
 
 DISTANCES: Registry[Any] = Registry("distance", key="model.distance")
 DISTANCES.register("euclidean", "siamese.distances:EUCLIDEAN", aliases=("l2",))
@@ -62,6 +63,11 @@ REDUCERS.register("balanced", "siamese.losses.reducers.balanced:BalancedReducer"
 TOWERS: Registry[Any] = Registry("tower", key="model.tower")
 TOWERS.register("small_cnn", "siamese.models.small_cnn:build_small_cnn")
 TOWERS.register("iresnet", "siamese.models.iresnet:build_iresnet")
+
+HEADS: Registry[Any] = Registry("identification head", key="model.head.kind")
+HEADS.register("softmax", "siamese.models.heads:softmax_head")
+HEADS.register("cosface", "siamese.models.heads:cosface_head", aliases=("am_softmax",))
+HEADS.register("arcface", "siamese.models.heads:arcface_head")
 
 SCHEDULES: Registry[Any] = Registry("margin schedule", key="loss.margin_schedule.name")
 SCHEDULES.register("constant", "siamese.callbacks.schedules:Constant")

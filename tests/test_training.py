@@ -70,3 +70,37 @@ def test_debug_mode_runs_eagerly_with_numeric_checks(data_root: Path, tmp_path: 
     result = train(cfg, tmp_path / "m", progress=False, debug=True)
     assert np.isfinite(result.history["loss"][0])
     assert not tf.config.functions_run_eagerly()  # restored for whatever runs next in the process
+
+
+def test_identification_head_trains_jointly_and_is_never_saved(data_root: Path, tmp_path: Path) -> None:
+    """DeepID2-style: batch contrastive + a CosFace head over the training people, its margin warmed up by the
+    scheduler next to the contrastive margin; the saved tower has no head and reloads."""
+    cfg = load_config(REPO / "configs" / "orl-smoke.yaml", [
+        "loss.name=batch_contrastive", "loss.margin=1.0", "loss.pos_margin=0.1",
+        "model.head={kind: cosface, weight: 0.5, margin: 0.2, scale: 16}",
+        "loss.margin_schedule={head_margin: {name: linear_warmup, start: 0.0, end: 0.2, warmup_epochs: 1},"
+        " margin: 1.0}",
+        "train.epochs=2", "train.steps_per_epoch=3", "data.val_pairs=60", f"data.root={data_root}",
+    ])
+    result = train(cfg, tmp_path / "m", progress=False)
+    h = result.history
+    np.testing.assert_allclose(h["head_margin"], [0.0, 0.2], atol=1e-6)
+    np.testing.assert_allclose(h["margin"], [1.0, 1.0], atol=1e-6)
+    assert "identity_loss" in h and "embedding_loss" in h and all(np.isfinite(h["loss"]))
+    md = ModelDir(tmp_path / "m")
+    tower = md.embedding_model()
+    assert not any("cosine" in layer.name or "identity" in layer.name for layer in tower.layers)
+    assert tower.output_shape[-1] == cfg["model"]["embedding_dim"]
+
+
+def test_head_needs_a_batch_loss(data_root: Path, tmp_path: Path) -> None:
+    import pytest
+
+    from siamese.errors import ConfigError
+
+    cfg = load_config(REPO / "configs" / "orl-smoke.yaml", [
+        "loss.name=contrastive", "model.head={kind: softmax}", "train.epochs=1", "train.steps_per_epoch=1",
+        "data.val_pairs=60", f"data.root={data_root}"])
+    with pytest.raises(ConfigError, match="model.head: needs a loss on identity-labelled batches"):
+        train(cfg, tmp_path / "m", progress=False)
+    assert not (tmp_path / "m" / "model.json").exists()

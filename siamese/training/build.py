@@ -115,14 +115,52 @@ def verification_metrics(distance: str) -> list[Any]:
             metrics.VerificationAUC(name="auc", max_distance=rng)]
 
 
-def build_margin_schedulers(cfg: dict[str, Any], loss: Any) -> list[Any]:
+class _Margins:
+    """The named margins of several losses seen as one (the embedding loss's and the head's ``head_margin``)."""
+
+    def __init__(self, *losses: Any) -> None:
+        self.margins: dict[str, Any] = {}
+        for loss in losses:
+            self.margins.update(margin_variables(loss))
+
+
+def margin_variables(loss: Any) -> dict[str, Any]:
+    """``{name: keras.Variable}`` of a loss's margins (``loss.margins``, else ``{"margin": loss.margin}``)."""
+    margins = getattr(loss, "margins", None)
+    if isinstance(margins, dict):
+        return dict(margins)
+    return {"margin": loss.margin} if hasattr(loss, "margin") else {}
+
+
+def check_head(cfg: dict[str, Any]) -> None:
+    """``model.head`` needs a loss on identity-labelled batches (the twin model's pair loss has no identities)."""
+    if cfg["model"]["head"] is not None and getattr(plugins.LOSSES.get(cfg["loss"]["name"]), "pair_input", False):
+        raise ConfigError(f"model.head: needs a loss on identity-labelled batches (e.g. batch_contrastive), not "
+                          f"{cfg['loss']['name']!r}")
+
+
+def build_head(cfg: dict[str, Any], num_classes: int) -> tuple[Any, Any]:
+    """``(layer, loss)`` of ``model.head`` (``plugins.HEADS``) over ``num_classes`` training identities."""
+    from siamese.models.heads import identification_head
+
+    head = cfg["model"]["head"]
+    return identification_head(head["kind"], num_classes, margin=head["margin"], scale=head["scale"])
+
+
+def build_margin_schedulers(cfg: dict[str, Any], *losses: Any) -> list[Any]:
     """The MarginScheduler of ``loss.margin_schedule``: one schedule for ``margin``, or ``{margin_name: schedule}``
-    for several of the loss's named margins (``loss.margins``); each is logged under its name."""
+    for several named margins of the losses (``margin``, ``pos_margin``, the head's ``head_margin``); each is
+    logged under its name."""
     from siamese import callbacks
 
     spec = cfg["loss"]["margin_schedule"]
     if spec is None:
         return []
     if isinstance(spec, dict) and "name" not in spec:
-        return [callbacks.MarginScheduler(spec, loss=loss)]
-    return [callbacks.MarginScheduler(spec, margin=loss)]
+        margins = _Margins(*losses)
+        unknown = sorted(set(spec) - set(margins.margins))
+        if unknown:
+            raise ConfigError(f"loss.margin_schedule: no margin named {', '.join(unknown)} (the losses have: "
+                              f"{', '.join(sorted(margins.margins)) or 'none'})")
+        return [callbacks.MarginScheduler(spec, loss=margins)]
+    return [callbacks.MarginScheduler(spec, margin=losses[0])]

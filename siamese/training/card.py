@@ -43,6 +43,7 @@ def model_card(cfg: dict[str, Any], data: PreparedData, history: dict[str, list[
         "tower": cfg["model"]["tower"],
         "distance": cfg["model"]["distance"],
         "loss": cfg["loss"]["name"],
+        "identification_head": cfg["model"]["head"],  # trained jointly, never saved: the tower is the model
         "precision": precision,
         "training_data": data.summary,
         "metrics": {"validation": val_metrics, "validation_before_training": val_before},

@@ -34,7 +34,8 @@ class TrainResult:
                 "validation_before_training": self.val_before}
 
 
-def _callbacks(cfg: dict[str, Any], out: Path, tower: Any, loss: Any, data: PreparedData, ds: Any) -> list[Any]:
+def _callbacks(cfg: dict[str, Any], out: Path, tower: Any, losses: list[Any], data: PreparedData,
+               ds: Any) -> list[Any]:
     import keras
 
     from siamese import callbacks as scallbacks
@@ -43,7 +44,7 @@ def _callbacks(cfg: dict[str, Any], out: Path, tower: Any, loss: Any, data: Prep
     distance = cfg["model"]["distance"]
     cbs: list[Any] = [scallbacks.PairValidation(tower, data.val_faces, data.val_a, data.val_b, data.val_same,
                                                 distance, build.verification_metrics(distance), flip=t["flip_eval"])]
-    cbs += build.build_margin_schedulers(cfg, loss)
+    cbs += build.build_margin_schedulers(cfg, *losses)
     cbs.append(scallbacks.LearningRateLogger())
     cbs.append(keras.callbacks.TerminateOnNaN())
     monitor = t["monitor"]
@@ -59,8 +60,29 @@ def _callbacks(cfg: dict[str, Any], out: Path, tower: Any, loss: Any, data: Prep
             log_dir=str(out / "logs"), profile_batch=tuple(t["profile_batches"]) if t["profile_batches"] else 0))
     if t["grad_norms"]:
         x, y = next(iter(ds))
-        cbs.append(scallbacks.GradientNormLogger(loss, x, y, out / "logs" / "grad_norms"))
+        cbs.append(scallbacks.GradientNormLogger(losses[0], x, y, out / "logs" / "grad_norms"))
     return cbs
+
+
+def _joint_model(cfg: dict[str, Any], tower: Any, loss: Any, data: PreparedData, compile_args: dict[str, Any],
+                 augment: Any) -> tuple[Any, Any, Any]:
+    """The tower plus an identification head over the training identities (DeepID2-style joint training):
+    outputs ``{"embedding", "identity"}``, losses ``{embedding loss, head loss * model.head.weight}``. The head is
+    never saved (the tower is)."""
+    import keras
+    import numpy as np
+
+    from siamese import data as sdata
+
+    t = cfg["train"]
+    classes, labels = np.unique(data.train_labels, return_inverse=True)  # class ids 0..C-1
+    layer, head_loss = build.build_head(cfg, len(classes))
+    model = keras.Model(tower.input, {"embedding": tower.output, "identity": layer(tower.output)})
+    model.compile(**{**compile_args, "loss": {"embedding": loss, "identity": head_loss}},
+                  loss_weights={"embedding": 1.0, "identity": float(cfg["model"]["head"]["weight"])})
+    ds = sdata.pk_dataset(data.train_faces, labels.astype(np.int32), P=t["pk"]["P"], K=t["pk"]["K"],
+                          seed=cfg["seed"], augment=augment)
+    return model, ds.map(lambda x, y: (x, {"embedding": y, "identity": y})), head_loss
 
 
 def train(cfg: dict[str, Any], out_dir: str | os.PathLike[str], progress: bool = True, debug: bool = False,
@@ -80,6 +102,8 @@ def train(cfg: dict[str, Any], out_dir: str | os.PathLike[str], progress: bool =
     start = time.time()
     out = Path(out_dir)
     check_writable(out, force)
+    build.check_head(cfg)
+    head_loss = None
     build.set_seeds(cfg["seed"])
     if data is None:
         data = prepare_data(cfg, progress=progress)
@@ -107,12 +131,14 @@ def train(cfg: dict[str, Any], out_dir: str | os.PathLike[str], progress: bool =
                 ds = sdata.pair_dataset(data.train_faces, data.train_labels, batch_size=t["batch_size"],
                                         genuine_fraction=t["genuine_fraction"], seed=cfg["seed"], augment=augment)
                 tower = model.get_layer("tower")
-            else:
+            elif cfg["model"]["head"] is None:
                 model = tower
                 model.compile(**compile_args)
                 ds = sdata.pk_dataset(data.train_faces, data.train_labels, P=t["pk"]["P"], K=t["pk"]["K"],
                                       seed=cfg["seed"], augment=augment)
-        cbs = _callbacks(cfg, out, tower, loss, data, ds)
+            else:
+                model, ds, head_loss = _joint_model(cfg, tower, loss, data, compile_args, augment)
+        cbs = _callbacks(cfg, out, tower, [loss] + ([head_loss] if cfg["model"]["head"] else []), data, ds)
         val_before = validation_figures(validation_distances(tower, data, distance, t["flip_eval"]), data)
         hist = model.fit(ds, epochs=t["epochs"], steps_per_epoch=t["steps_per_epoch"], callbacks=cbs, shuffle=False,
                          verbose=(0 if not progress else 1 if sys.stdout.isatty() else 2))
