@@ -194,7 +194,8 @@ def train(config: PathLike | dict[str, Any] | None, out: PathLike, *, data: Path
 @dataclass
 class EvaluationReport:
     """Figures of a model on a pairs file (``result``: accuracy, AUC, EER, TAR@FAR, k-fold) and how they were
-    obtained."""
+    obtained. ``fallbacks``: ``(path, reason)`` of the photos in which no face was found, scored on their centre
+    crop; ``image_errors``: files that could not be read or decoded (their pairs are ``pairs_skipped``)."""
 
     result: Any
     pairs_file: str
@@ -205,11 +206,14 @@ class EvaluationReport:
     official_folds: bool
     report_files: dict[str, str] = field(default_factory=dict)
     calibration: dict[str, Any] | None = None
+    fallbacks: list[tuple[str, str]] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         payload = self.result.to_dict()
         payload.update(pairs_file=self.pairs_file, pairs_scored=self.pairs_scored, pairs_skipped=self.pairs_skipped,
-                       image_errors=len(self.image_errors), flip=self.flip, official_folds=self.official_folds)
+                       image_errors=len(self.image_errors), flip=self.flip, official_folds=self.official_folds,
+                       fallbacks=len(self.fallbacks),
+                       fallback_files=[{"path": p, "reason": r} for p, r in self.fallbacks])
         if self.report_files:
             payload["report_files"] = dict(self.report_files)
         if self.calibration is not None:
@@ -221,19 +225,23 @@ def evaluate(model: Any, pairs: PathLike, *, images: PathLike | None = None, fli
              report: PathLike | None = None, calibrate_far: float | None = None, progress: bool = False,
              engine: str | None = None) -> EvaluationReport:
     """Score a model on a pairs file: LFW ``pairs.txt`` by its 10 official folds, other files by 10 seeded
-    stratified folds, so the headline accuracy always uses a threshold chosen on other pairs. With
-    ``calibrate_far``, also store the threshold for that FAR in the model directory."""
+    stratified folds, so the headline accuracy always uses a threshold chosen on other pairs. Every pair is
+    scored: a photo in which no face is found is scored on its centre crop (listed in ``fallbacks``); only pairs
+    with an unreadable or undecodable file are skipped. With ``calibrate_far``, also store the threshold for that
+    FAR in the model directory."""
     from siamese.evaluation import evaluate_distances, protocol_folds
     from siamese.verification import FaceEmbedder, load_pairs, pair_distances
 
     md = open_model(model)
-    pd = pair_distances(FaceEmbedder(md, flip=flip, engine=engine), load_pairs(pairs, images), progress=progress)
+    pd = pair_distances(FaceEmbedder(md, flip=flip, engine=engine), load_pairs(pairs, images), progress=progress,
+                        fallback="center")
     if len(pd.same) == 0:
         first = f"{pd.errors[0][0]}: {pd.errors[0][1]}" if pd.errors else "none"
         raise SiameseError(f"{pairs}: no pair could be scored (every image failed; first error: {first})")
     _both_classes(pd.same, pairs)
     result = evaluate_distances(pd.distances, pd.same, folds=protocol_folds(pd.same, pd.folds))
-    out = EvaluationReport(result, str(pairs), int(len(pd.same)), pd.skipped, pd.errors, flip, pd.folds is not None)
+    out = EvaluationReport(result, str(pairs), int(len(pd.same)), pd.skipped, pd.errors, flip, pd.folds is not None,
+                           fallbacks=pd.fallbacks)
     if report is not None:
         from siamese.evaluation import write_report
 
@@ -269,7 +277,8 @@ def calibrate(model: Any, pairs: PathLike, *, images: PathLike | None = None, fa
     from siamese.verification import FaceEmbedder, load_pairs, pair_distances
 
     md = open_model(model)
-    pd = pair_distances(FaceEmbedder(md, flip=flip, engine=engine), load_pairs(pairs, images), progress=progress)
+    pd = pair_distances(FaceEmbedder(md, flip=flip, engine=engine), load_pairs(pairs, images), progress=progress,
+                        fallback="center")
     return _store_calibration(md, pd, far, pairs)
 
 
