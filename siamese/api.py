@@ -9,6 +9,7 @@ wraps these (its ``--json`` output is the ``to_dict()`` of the result each funct
     siamese.train("configs/orl-smoke.yaml", out="runs/orl")
     siamese.evaluate("runs/lfw", pairs="pairsDevTest.txt")        # EvaluationReport
     siamese.calibrate("runs/lfw", pairs="pairsDevTrain.txt", far=1e-3)
+    siamese.api.benchmark_lfw("configs/lfw.yaml", out="runs/lfw-view2")   # LFW View 2 by its protocol
     siamese.export("runs/lfw", out="lfw.tflite", fmt="tflite")
 
 ``model`` defaults to ``$SIAMESE_MODEL`` (or the user data dir), ``gallery`` to ``$SIAMESE_GALLERY``. Every
@@ -17,8 +18,9 @@ user-caused failure is a :class:`siamese.errors.SiameseError` whose message name
 
 from __future__ import annotations
 
+import copy
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -28,6 +30,7 @@ import numpy as np
 from siamese.errors import SiameseError
 
 if TYPE_CHECKING:  # pragma: no cover
+    from siamese.benchmark import LFWBenchmarkResult
     from siamese.evaluation import Calibration
     from siamese.model_dir import ModelDir
     from siamese.recognition import EnrollSummary, IdentifyResult
@@ -36,9 +39,9 @@ if TYPE_CHECKING:  # pragma: no cover
 
 PathLike = str | os.PathLike[str]
 
-__all__ = ["EvaluationReport", "ExportResult", "GalleryRemoval", "calibrate", "enroll", "enroll_folder", "evaluate",
-           "export", "gallery_info", "gallery_names", "identify", "migrate", "open_model", "remove", "represent",
-           "train", "verify"]
+__all__ = ["EvaluationReport", "ExportResult", "GalleryRemoval", "benchmark_lfw", "calibrate", "enroll",
+           "enroll_folder", "evaluate", "export", "gallery_info", "gallery_names", "identify", "migrate", "open_model",
+           "remove", "represent", "train", "verify"]
 
 
 def open_model(model: Any = None) -> ModelDir:
@@ -280,6 +283,38 @@ def calibrate(model: Any, pairs: PathLike, *, images: PathLike | None = None, fa
     pd = pair_distances(FaceEmbedder(md, flip=flip, engine=engine), load_pairs(pairs, images), progress=progress,
                         fallback="center")
     return _store_calibration(md, pd, far, pairs)
+
+
+def benchmark_lfw(config: PathLike | dict[str, Any] | None, out: PathLike, *, data: PathLike | None = None,
+                  folds: Sequence[int] | str | None = None, overrides: Sequence[str] = (),
+                  pairs: PathLike | None = None, images: PathLike | None = None,
+                  max_pairs_per_fold: int | None = None, max_people: int | None = None, flip: bool = False,
+                  engine: str | None = None, progress: bool = False,
+                  log: Callable[[str], None] | None = None) -> LFWBenchmarkResult:
+    """LFW View 2 by its protocol: per official fold, train (config ``config``) without the fold's people, choose
+    the threshold on the other folds' pairs, score the fold; mean accuracy +- standard error, pooled AUC/EER/TAR,
+    report.json and roc.png in ``out`` (see :mod:`siamese.benchmark`). Finished folds in ``out`` are kept and
+    skipped on a rerun. ``folds``: e.g. ``[0, 1]`` or ``"0,1"`` (default all); ``max_pairs_per_fold`` /
+    ``max_people`` (= ``data.max_identities``) make a miniature run, which is never the reported figure."""
+    from siamese.benchmark import parse_folds, run_lfw_benchmark
+    from siamese.config import load_config, set_override, validate
+
+    if isinstance(config, dict):
+        raw = copy.deepcopy(config)
+        for assignment in overrides:
+            set_override(raw, assignment)
+        cfg = validate(raw)
+    else:
+        cfg = load_config(config, overrides)
+    if data is not None:
+        cfg["data"]["root"] = str(data)
+    if max_people is not None:
+        if max_people < 2:
+            raise SiameseError(f"--max-people: must be at least 2, got {max_people}")
+        cfg["data"]["max_identities"] = int(max_people)
+    return run_lfw_benchmark(cfg, out, pairs_file=pairs, images=images, folds=parse_folds(folds),
+                             max_pairs_per_fold=max_pairs_per_fold, flip=flip, engine=engine, progress=progress,
+                             log=log)
 
 
 @dataclass
