@@ -25,7 +25,8 @@ _SUBMODULES = {
 
 #: the Python API (siamese.api), reachable as siamese.verify(...) etc.
 _API = {"verify", "identify", "enroll", "enroll_folder", "represent", "train", "evaluate", "calibrate", "export",
-        "remove", "gallery_names", "gallery_info", "migrate"}
+        "remove", "gallery_names", "gallery_info", "migrate",
+        "benchmark_lfw"}
 
 
 def __getattr__(name: str) -> Any:  # lazy: siamese.layers, siamese.verify, ... import only what they need

@@ -9,6 +9,7 @@ wraps these (its ``--json`` output is the ``to_dict()`` of the result each funct
     siamese.train("configs/orl-smoke.yaml", out="runs/orl")
     siamese.evaluate("runs/lfw", pairs="pairsDevTest.txt")        # EvaluationReport
     siamese.calibrate("runs/lfw", pairs="pairsDevTrain.txt", far=1e-3)
+    siamese.api.benchmark_lfw("configs/lfw.yaml", out="runs/lfw-view2")   # LFW View 2 by its protocol
     siamese.export("runs/lfw", out="lfw.tflite", fmt="tflite")
 
 ``model`` defaults to ``$SIAMESE_MODEL`` (or the user data dir), ``gallery`` to ``$SIAMESE_GALLERY``. Every
@@ -17,8 +18,9 @@ user-caused failure is a :class:`siamese.errors.SiameseError` whose message name
 
 from __future__ import annotations
 
+import copy
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -28,6 +30,7 @@ import numpy as np
 from siamese.errors import SiameseError
 
 if TYPE_CHECKING:  # pragma: no cover
+    from siamese.benchmark import LFWBenchmarkResult
     from siamese.evaluation import Calibration
     from siamese.model_dir import ModelDir
     from siamese.recognition import EnrollSummary, IdentifyResult
@@ -36,9 +39,9 @@ if TYPE_CHECKING:  # pragma: no cover
 
 PathLike = str | os.PathLike[str]
 
-__all__ = ["EvaluationReport", "ExportResult", "GalleryRemoval", "calibrate", "enroll", "enroll_folder", "evaluate",
-           "export", "gallery_info", "gallery_names", "identify", "migrate", "open_model", "remove", "represent",
-           "train", "verify"]
+__all__ = ["EvaluationReport", "ExportResult", "GalleryRemoval", "benchmark_lfw", "calibrate", "enroll",
+           "enroll_folder", "evaluate", "export", "gallery_info", "gallery_names", "identify", "migrate", "open_model",
+           "remove", "represent", "train", "verify"]
 
 
 def open_model(model: Any = None) -> ModelDir:
@@ -194,7 +197,8 @@ def train(config: PathLike | dict[str, Any] | None, out: PathLike, *, data: Path
 @dataclass
 class EvaluationReport:
     """Figures of a model on a pairs file (``result``: accuracy, AUC, EER, TAR@FAR, k-fold) and how they were
-    obtained."""
+    obtained. ``fallbacks``: ``(path, reason)`` of the photos in which no face was found, scored on their centre
+    crop; ``image_errors``: files that could not be read or decoded (their pairs are ``pairs_skipped``)."""
 
     result: Any
     pairs_file: str
@@ -205,11 +209,14 @@ class EvaluationReport:
     official_folds: bool
     report_files: dict[str, str] = field(default_factory=dict)
     calibration: dict[str, Any] | None = None
+    fallbacks: list[tuple[str, str]] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         payload = self.result.to_dict()
         payload.update(pairs_file=self.pairs_file, pairs_scored=self.pairs_scored, pairs_skipped=self.pairs_skipped,
-                       image_errors=len(self.image_errors), flip=self.flip, official_folds=self.official_folds)
+                       image_errors=len(self.image_errors), flip=self.flip, official_folds=self.official_folds,
+                       fallbacks=len(self.fallbacks),
+                       fallback_files=[{"path": p, "reason": r} for p, r in self.fallbacks])
         if self.report_files:
             payload["report_files"] = dict(self.report_files)
         if self.calibration is not None:
@@ -221,19 +228,23 @@ def evaluate(model: Any, pairs: PathLike, *, images: PathLike | None = None, fli
              report: PathLike | None = None, calibrate_far: float | None = None, progress: bool = False,
              engine: str | None = None) -> EvaluationReport:
     """Score a model on a pairs file: LFW ``pairs.txt`` by its 10 official folds, other files by 10 seeded
-    stratified folds, so the headline accuracy always uses a threshold chosen on other pairs. With
-    ``calibrate_far``, also store the threshold for that FAR in the model directory."""
+    stratified folds, so the headline accuracy always uses a threshold chosen on other pairs. Every pair is
+    scored: a photo in which no face is found is scored on its centre crop (listed in ``fallbacks``); only pairs
+    with an unreadable or undecodable file are skipped. With ``calibrate_far``, also store the threshold for that
+    FAR in the model directory."""
     from siamese.evaluation import evaluate_distances, protocol_folds
     from siamese.verification import FaceEmbedder, load_pairs, pair_distances
 
     md = open_model(model)
-    pd = pair_distances(FaceEmbedder(md, flip=flip, engine=engine), load_pairs(pairs, images), progress=progress)
+    pd = pair_distances(FaceEmbedder(md, flip=flip, engine=engine), load_pairs(pairs, images), progress=progress,
+                        fallback="center")
     if len(pd.same) == 0:
         first = f"{pd.errors[0][0]}: {pd.errors[0][1]}" if pd.errors else "none"
         raise SiameseError(f"{pairs}: no pair could be scored (every image failed; first error: {first})")
     _both_classes(pd.same, pairs)
     result = evaluate_distances(pd.distances, pd.same, folds=protocol_folds(pd.same, pd.folds))
-    out = EvaluationReport(result, str(pairs), int(len(pd.same)), pd.skipped, pd.errors, flip, pd.folds is not None)
+    out = EvaluationReport(result, str(pairs), int(len(pd.same)), pd.skipped, pd.errors, flip, pd.folds is not None,
+                           fallbacks=pd.fallbacks)
     if report is not None:
         from siamese.evaluation import write_report
 
@@ -269,8 +280,41 @@ def calibrate(model: Any, pairs: PathLike, *, images: PathLike | None = None, fa
     from siamese.verification import FaceEmbedder, load_pairs, pair_distances
 
     md = open_model(model)
-    pd = pair_distances(FaceEmbedder(md, flip=flip, engine=engine), load_pairs(pairs, images), progress=progress)
+    pd = pair_distances(FaceEmbedder(md, flip=flip, engine=engine), load_pairs(pairs, images), progress=progress,
+                        fallback="center")
     return _store_calibration(md, pd, far, pairs)
+
+
+def benchmark_lfw(config: PathLike | dict[str, Any] | None, out: PathLike, *, data: PathLike | None = None,
+                  folds: Sequence[int] | str | None = None, overrides: Sequence[str] = (),
+                  pairs: PathLike | None = None, images: PathLike | None = None,
+                  max_pairs_per_fold: int | None = None, max_people: int | None = None, flip: bool = False,
+                  engine: str | None = None, progress: bool = False,
+                  log: Callable[[str], None] | None = None) -> LFWBenchmarkResult:
+    """LFW View 2 by its protocol: per official fold, train (config ``config``) without the fold's people, choose
+    the threshold on the other folds' pairs, score the fold; mean accuracy +- standard error, pooled AUC/EER/TAR,
+    report.json and roc.png in ``out`` (see :mod:`siamese.benchmark`). Finished folds in ``out`` are kept and
+    skipped on a rerun. ``folds``: e.g. ``[0, 1]`` or ``"0,1"`` (default all); ``max_pairs_per_fold`` /
+    ``max_people`` (= ``data.max_identities``) make a miniature run, which is never the reported figure."""
+    from siamese.benchmark import parse_folds, run_lfw_benchmark
+    from siamese.config import load_config, set_override, validate
+
+    if isinstance(config, dict):
+        raw = copy.deepcopy(config)
+        for assignment in overrides:
+            set_override(raw, assignment)
+        cfg = validate(raw)
+    else:
+        cfg = load_config(config, overrides)
+    if data is not None:
+        cfg["data"]["root"] = str(data)
+    if max_people is not None:
+        if max_people < 2:
+            raise SiameseError(f"--max-people: must be at least 2, got {max_people}")
+        cfg["data"]["max_identities"] = int(max_people)
+    return run_lfw_benchmark(cfg, out, pairs_file=pairs, images=images, folds=parse_folds(folds),
+                             max_pairs_per_fold=max_pairs_per_fold, flip=flip, engine=engine, progress=progress,
+                             log=log)
 
 
 @dataclass

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -136,32 +136,37 @@ class Verifier:
 
 @dataclass
 class PairDistances:
-    """Distances of the scorable pairs of a pairs set; ``skipped`` pairs had an image that failed."""
+    """Distances of the scorable pairs of a pairs set; ``skipped`` pairs had an image that failed; ``fallbacks``
+    lists ``(path, reason)`` of the photos scored on their centre crop (no face found; see ``fallback``)."""
 
     distances: np.ndarray
     same: np.ndarray
     folds: np.ndarray | None
     skipped: int
     errors: list[tuple[str, str]]
+    fallbacks: list[tuple[str, str]] = field(default_factory=list)
 
 
-def pair_faces(aligner: Any, pairs: Any, progress: bool = True) -> PairFaces:
+def pair_faces(aligner: Any, pairs: Any, progress: bool = True, fallback: str | None = None) -> PairFaces:
     """Align each distinct image of ``pairs`` once (see :func:`siamese.data.pair_faces`)."""
     from siamese.data import pair_faces as _pair_faces
 
-    return _pair_faces(pairs, aligner, progress=progress)
+    return _pair_faces(pairs, aligner, progress=progress, fallback=fallback)
 
 
-def pair_distances(embedder: FaceEmbedder, pairs: Any, progress: bool = True) -> PairDistances:
-    """Embed every distinct image of ``pairs`` once, then score each pair whose two images worked."""
-    pf = pair_faces(embedder.aligner, pairs, progress=progress)
+def pair_distances(embedder: FaceEmbedder, pairs: Any, progress: bool = True,
+                   fallback: str | None = None) -> PairDistances:
+    """Embed every distinct image of ``pairs`` once, then score each pair whose two images worked. With
+    ``fallback="center"`` (what evaluate and calibrate use: a protocol scores every pair) a photo without a face is
+    scored on its centre crop and listed in ``fallbacks``; only unreadable or undecodable files skip their pairs."""
+    pf = pair_faces(embedder.aligner, pairs, progress=progress, fallback=fallback)
     dim = embedder.model_dir.embedding_dim
     emb = embedder.embed_faces(pf.faces) if len(pf.faces) else np.zeros((0, dim), np.float32)
     d = distances.get(embedder.model_dir.distance).rowwise(emb[pf.ia], emb[pf.ib])
     same = np.asarray(pairs.same)[pf.ok].astype(np.int32)
     folds = np.asarray(pairs.folds)
     folds = folds[pf.ok] if pairs.folds is not None and np.all(folds >= 0) else None
-    return PairDistances(d.astype(np.float64), same, folds, int((~pf.ok).sum()), pf.errors)
+    return PairDistances(d.astype(np.float64), same, folds, int((~pf.ok).sum()), pf.errors, pf.fallbacks)
 
 
 def load_pairs(pairs_file: str | os.PathLike[str], images: str | os.PathLike[str] | None = None) -> Any:

@@ -9,7 +9,7 @@ import sys
 import typer
 
 from siamese import __version__
-from siamese.cli import gallery_cmd, model_cmds, train_cmd
+from siamese.cli import benchmark_cmd, gallery_cmd, model_cmds, train_cmd
 
 app = typer.Typer(
     name="siamese",
@@ -41,11 +41,12 @@ def root(
 train_cmd.register(app)
 model_cmds.register(app)
 gallery_cmd.register(app)
+benchmark_cmd.register(app)
 
 
 # commands that always need TensorFlow: imported up front, quietly (see siamese/_quiet.py). The others (enroll,
 # verify, identify, evaluate, calibrate, gallery) run on LiteRT and import TensorFlow only if the Keras engine is used.
-NEEDS_TENSORFLOW = {"train", "export"}
+NEEDS_TENSORFLOW = {"train", "export", "benchmark"}
 
 
 def main() -> None:

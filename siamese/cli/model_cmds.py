@@ -31,8 +31,20 @@ def evaluate(
     emit(result.to_dict(), as_json, _evaluation_text)
 
 
+def fallback_lines(files: list[dict[str, str]], shown: int = 20) -> list[str]:
+    """The photos scored on their centre crop (no face found), one line each (at most ``shown``)."""
+    if not files:
+        return []
+    lines = [f"no face found in {len(files)} photo(s): scored on the centre crop"]
+    lines += [f"  {f['path']}: {f['reason']}" for f in files[:shown]]
+    if len(files) > shown:
+        lines.append(f"  ... and {len(files) - shown} more (--json lists them all)")
+    return lines
+
+
 def _evaluation_text(p: dict[str, Any]) -> str:
     lines = [f"pairs scored: {p['pairs_scored']} (skipped {p['pairs_skipped']})"]
+    lines += fallback_lines(p.get("fallback_files", []))
     kf = p.get("kfold")
     if kf:
         kind = "official folds" if p.get("official_folds") else "seeded stratified folds"

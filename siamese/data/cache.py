@@ -279,25 +279,71 @@ class PairFaces:
     ib: np.ndarray
     ok: np.ndarray
     errors: list[tuple[str, str]]
+    fallbacks: list[tuple[str, str]] = field(default_factory=list)
+
+
+#: ``fallback`` values of :func:`pair_faces`: None (a photo without a face fails its pairs) or "center".
+FALLBACKS = (None, "center")
+
+
+def center_fallback(
+    aligner: Aligner, failed: list[tuple[str, str]]
+) -> tuple[list[np.ndarray], list[tuple[str, str]], list[tuple[str, str]]]:
+    """Centre crops of the files in ``failed`` (``(path, reason)``) that still decode: the aligner's centre-crop
+    path, as the ``none`` detector takes (:func:`siamese.faces.center_crop` at ``aligner.size``). Returns
+    ``(faces, fallbacks, errors)``: the crops with their ``(path, reason the aligner gave)``, in input order, and
+    the files that do not decode (unreadable, not an image, over the pixel limit), which keep failing."""
+    from siamese.faces.align import center_crop
+    from siamese.faces.image_io import DEFAULT_MAX_PIXELS, read_image
+
+    size = int(getattr(aligner, "size", 112))
+    max_pixels = int(getattr(aligner, "max_pixels", DEFAULT_MAX_PIXELS))
+    faces: list[np.ndarray] = []
+    fallbacks: list[tuple[str, str]] = []
+    errors: list[tuple[str, str]] = []
+    for path, reason in failed:
+        try:
+            image = read_image(path, max_pixels)
+        except E.InputFileError:
+            errors.append((path, reason))
+            continue
+        faces.append(center_crop(image, size, path))
+        fallbacks.append((path, reason))
+    return faces, fallbacks, errors
 
 
 def pair_faces(pairs: Any, aligner: Aligner, cache: bool = False, cache_dir: str | os.PathLike[str] | None = None,
-               workers: int | None = None, progress: bool = True) -> PairFaces:
+               workers: int | None = None, progress: bool = True, fallback: str | None = None) -> PairFaces:
     """Align each distinct image of ``pairs`` once (through the on-disk cache when ``cache``); pairs with a
-    failed image get ``ok = False``. The one mapping from pairs to aligned faces."""
+    failed image get ``ok = False``. The one mapping from pairs to aligned faces.
+
+    ``fallback="center"`` scores every pair of a protocol: a photo the aligner refuses (no face found, or the
+    ``none`` detector's checks) but that decodes is centre-cropped instead (:func:`center_fallback`) and listed in
+    ``fallbacks`` as ``(path, reason)``; only files that cannot be read or decoded stay in ``errors``. Training keeps
+    the default (None): such photos are left out.
+    """
+    if fallback not in FALLBACKS:
+        raise E.ConfigError(f"fallback: {fallback!r} is not one of {', '.join(map(str, FALLBACKS))}")
     unique = sorted(set(map(str, pairs.paths_a)) | set(map(str, pairs.paths_b)))
     if cache:
         loaded: Any = load_faces(unique, aligner, cache_dir=cache_dir, workers=workers, progress=progress)
     else:
         loaded = aligner.align_files(unique, progress=progress)
     faces, index, errors = unpack_faces(loaded)
+    fallbacks: list[tuple[str, str]] = []
+    if fallback == "center" and errors:
+        crops, fallbacks, errors = center_fallback(aligner, errors)
+        if crops:
+            where = {p: i for i, p in enumerate(unique)}
+            faces = np.concatenate([faces.reshape((-1, *crops[0].shape)), np.stack(crops)]).astype(np.uint8)
+            index = np.concatenate([index, [where[p] for p, _ in fallbacks]]).astype(np.int64)
     slot = np.full(len(unique), -1, dtype=np.int64)
     slot[index] = np.arange(len(index))
     pos = {p: i for i, p in enumerate(unique)}
     ia = slot[[pos[str(p)] for p in pairs.paths_a]] if len(unique) else np.zeros(0, np.int64)
     ib = slot[[pos[str(p)] for p in pairs.paths_b]] if len(unique) else np.zeros(0, np.int64)
     ok = (ia >= 0) & (ib >= 0)
-    return PairFaces(faces, ia[ok], ib[ok], ok, errors)
+    return PairFaces(faces, ia[ok], ib[ok], ok, errors, fallbacks)
 
 
 @dataclass

@@ -20,7 +20,8 @@ from siamese.evaluation.metrics import check_pairs, operating_points
 from siamese.evaluation.result import EvaluationResult
 
 
-def _figure(width: float = 5.0, height: float = 4.0) -> tuple[Any, Any]:
+def new_figure(width: float = 5.0, height: float = 4.0) -> tuple[Any, Any]:
+    """A matplotlib figure (Agg canvas, no display) and its one axes."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
@@ -29,7 +30,8 @@ def _figure(width: float = 5.0, height: float = 4.0) -> tuple[Any, Any]:
     return fig, fig.add_subplot(1, 1, 1)
 
 
-def _save(fig: Any, path: Path) -> Path:
+def save_png(fig: Any, path: Path) -> Path:
+    """Write ``fig`` as a PNG crash-safely (mode 0644: figures only)."""
     import io
 
     buffer = io.BytesIO()
@@ -39,7 +41,7 @@ def _save(fig: Any, path: Path) -> Path:
 
 
 def _roc_png(result: EvaluationResult, far: np.ndarray, tar: np.ndarray, path: Path) -> Path:
-    fig, ax = _figure()
+    fig, ax = new_figure()
     keep = far > 0  # log axis: FAR 0 cannot be drawn
     ax.step(far[keep], tar[keep], where="post", label=f"ROC (AUC {result.roc_auc:.4f})")
     for entry in result.tar_at_far.values():
@@ -54,13 +56,13 @@ def _roc_png(result: EvaluationResult, far: np.ndarray, tar: np.ndarray, path: P
     ax.set_title(f"ROC: {result.n_genuine} genuine, {result.n_impostor} impostor pairs")
     ax.grid(True, which="both", alpha=0.3)
     ax.legend(loc="lower right", fontsize=8)
-    return _save(fig, path)
+    return save_png(fig, path)
 
 
 def _det_png(result: EvaluationResult, distances: np.ndarray, same: np.ndarray, path: Path) -> Path:
     from sklearn.metrics import DetCurveDisplay, det_curve
 
-    fig, ax = _figure()
+    fig, ax = new_figure()
     fpr, fnr, _ = det_curve(same, -distances)
     DetCurveDisplay(fpr=fpr, fnr=fnr).plot(ax=ax, name=f"EER {result.eer:.4f}")
     ax.plot([-3, 3], [-3, 3], ":", color="grey", linewidth=0.8)  # FAR == FRR
@@ -71,11 +73,11 @@ def _det_png(result: EvaluationResult, distances: np.ndarray, same: np.ndarray, 
     ax.set_ylabel("FRR (false reject rate)")
     ax.set_title("DET (normal-deviate axes)")
     ax.legend(loc="upper right", fontsize=8)
-    return _save(fig, path)
+    return save_png(fig, path)
 
 
 def _distances_png(distances: np.ndarray, same: np.ndarray, threshold: float, path: Path) -> Path:
-    fig, ax = _figure(6.0, 4.0)
+    fig, ax = new_figure(6.0, 4.0)
     bins = np.histogram_bin_edges(distances, bins=min(100, max(10, distances.size // 20)))
     ax.hist(distances[same], bins=bins, density=True, alpha=0.6, label=f"genuine ({same.sum()})")
     ax.hist(distances[~same], bins=bins, density=True, alpha=0.6, label=f"impostor ({(~same).sum()})")
@@ -84,7 +86,7 @@ def _distances_png(distances: np.ndarray, same: np.ndarray, threshold: float, pa
     ax.set_ylabel("density")
     ax.set_title("Pair distances")
     ax.legend(fontsize=8)
-    return _save(fig, path)
+    return save_png(fig, path)
 
 
 def write_report(

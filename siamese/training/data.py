@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -26,6 +27,7 @@ class PreparedData:
     val_b: np.ndarray
     val_same: np.ndarray       # 1 = same person
     summary: dict[str, Any] = field(default_factory=dict)
+    people: list[str] = field(default_factory=list)   # every identity used (training and validation), sorted
 
 
 def sample_pairs(labels: np.ndarray, n: int, genuine_fraction: float = 0.5,
@@ -57,8 +59,12 @@ def make_aligner(faces_cfg: dict[str, Any]) -> Any:
                  min_face_size=faces_cfg.get("min_face_size"), check_face=bool(faces_cfg.get("check_face")))
 
 
-def prepare_data(cfg: dict[str, Any], progress: bool = True) -> PreparedData:
-    """Read, filter, split and align the training data described by ``cfg['data']`` and ``cfg['faces']``."""
+def prepare_data(cfg: dict[str, Any], progress: bool = True, exclude_people: Iterable[str] = ()) -> PreparedData:
+    """Read, filter, split and align the training data described by ``cfg['data']`` and ``cfg['faces']``.
+
+    People named in ``exclude_people`` (identity folder names) never enter training or validation, like those of
+    the ``data.exclude_pairs`` files (e.g. the people of the LFW fold being scored, see :mod:`siamese.benchmark`).
+    """
     from siamese import data as sdata
     from siamese.verification import unpack_faces
 
@@ -68,7 +74,7 @@ def prepare_data(cfg: dict[str, Any], progress: bool = True) -> PreparedData:
     if not folders.is_dir():
         raise ConfigError(f"data.train: {folders} is not a directory")
     dataset = sdata.read_identity_folders(folders, min_images=dcfg["min_images"])
-    excluded: set[str] = set()
+    excluded: set[str] = set(exclude_people)
     for pairs_file in dcfg["exclude_pairs"]:
         pairs = sdata.read_lfw_pairs(root / pairs_file, folders)
         excluded |= set(pairs.people())
@@ -107,4 +113,5 @@ def prepare_data(cfg: dict[str, Any], progress: bool = True) -> PreparedData:
         "val_pairs": int(len(same)),
         "skipped_images": int(train_err + val_err),
     }
-    return PreparedData(train_faces, train_labels, val_faces, val_labels, a, b, same, summary)
+    people = sorted(set(train_set.names) | set(val_set.names))
+    return PreparedData(train_faces, train_labels, val_faces, val_labels, a, b, same, summary, people)
