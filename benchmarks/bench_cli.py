@@ -5,8 +5,8 @@ align + embed + store) in photos per second after start-up: ``(N - n) / (t(N pho
 
 Everything is measured in the same run, on the same machine, so the ratios compare like with like. The model
 directories are made here from untrained towers with the production card layout (weights do not change the
-cost): ``small_cnn`` at 64 px with centre-crop alignment (ORL-style) and at 112 px with YuNet alignment
-(photo-style). Usage::
+cost): ``small_cnn`` at 64 px with centre-crop alignment (ORL-style) and the tower of the shipped LFW recipe
+(``configs/lfw.yaml``: 64 px, width 16, 4 blocks) with YuNet alignment (photo-style). Usage::
 
     python benchmarks/bench_cli.py --data $SIAMESE_DATA --yunet $SIAMESE_YUNET [--repeats 3] [--lfw-images 1000]
 """
@@ -35,13 +35,13 @@ def timed(cmd: list[str], env: dict[str, str], ok: tuple[int, ...] = (0,)) -> fl
     return elapsed
 
 
-def make_model(path: Path, size: int, detector: str) -> None:
+def make_model(path: Path, size: int, detector: str, **tower_args: int) -> None:
     import json as _json
 
     from siamese.model_dir import CALIBRATION_FILE, write_model_dir
     from siamese.models import get_tower
 
-    tower = get_tower("small_cnn", input_shape=(size, size, 3), embedding_dim=128, width=32)
+    tower = get_tower("small_cnn", input_shape=(size, size, 3), embedding_dim=128, **tower_args)
     write_model_dir(path, tower, {"format": "siamese-model/1", "input_size": size, "embedding_dim": 128,
                                   "distance": "euclidean", "tower": "small_cnn",
                                   "alignment": {"detector": detector, "size": size, "template": "arcface-5pt"}})
@@ -54,15 +54,21 @@ def main() -> None:
     ap.add_argument("--yunet", default=os.environ.get("SIAMESE_YUNET"))
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--lfw-images", type=int, default=1000)
+    ap.add_argument("--lfw-size", type=int, default=64, help="input size of the photo-style model (lfw.yaml: 64)")
+    ap.add_argument("--lfw-width", type=int, default=16, help="small_cnn width of that model (lfw.yaml: 16)")
     ap.add_argument("--runtime-bin", type=Path, default=Path(".venv-runtime/bin/siamese"),
                     help="the command of an environment without TensorFlow (timed too when it exists)")
+    ap.add_argument("--baseline-src", type=Path, default=None,
+                    help="a checkout of an earlier siamese (e.g. 'git worktree add --detach ../old cf262a1'): its "
+                         "command is timed in the same run as 'baseline' (today's command before the runtime)")
     args = ap.parse_args()
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2", SIAMESE_YUNET=args.yunet or "")
     tmp = Path(tempfile.mkdtemp(prefix="bench-cli-"))
     env["SIAMESE_CACHE"] = str(tmp / "cache")
     orl_model, lfw_model = tmp / "orl_model", tmp / "lfw_model"
-    make_model(orl_model, 64, "none")
-    make_model(lfw_model, 112, "yunet")
+    make_model(orl_model, 64, "none", width=32)
+    # the tower of the shipped LFW recipe (configs/lfw.yaml): small_cnn at 64 px, width 16, 4 blocks, YuNet
+    make_model(lfw_model, args.lfw_size, "yunet", width=args.lfw_width, blocks=4)
     orl = args.data / "orl"
     a, b = str(orl / "s1" / "1.pgm"), str(orl / "s2" / "1.pgm")
     env["SIAMESE_CACHE"] = str(tmp / "cache")
@@ -88,15 +94,20 @@ def main() -> None:
                      "--json"], env, ok=(0, 1)) for _ in range(args.repeats)]
         result["runtime_env_verify_cold_lfw_yunet_s"] = med(rt)
         result["runtime_env_verify_over_import_tensorflow"] = med(rt) / med(imports)
-    for engine in ("keras", "litert"):
-        eng = dict(env, SIAMESE_ENGINE=engine)
-        verify = [timed([str(BIN), "verify", str(lfw[0]), str(lfw[1]), "--model", str(lfw_model), "--json"], eng,
+    runs: list[tuple[str, list[str], dict[str, str]]] = [
+        (engine, [str(BIN)], dict(env, SIAMESE_ENGINE=engine)) for engine in ("keras", "litert")]
+    if args.baseline_src is not None:
+        code = "import sys; from siamese.cli.app import main; sys.argv[0] = 'siamese'; main()"
+        runs.insert(0, ("baseline", [sys.executable, "-P", "-c", code],  # -P: not the current folder first
+                        dict(env, PYTHONPATH=str(args.baseline_src.resolve()))))
+    for engine, cmd, eng in runs:
+        verify = [timed([*cmd, "verify", str(lfw[0]), str(lfw[1]), "--model", str(lfw_model), "--json"], eng,
                         ok=(0, 1)) for _ in range(args.repeats)]
-        verify_orl = [timed([str(BIN), "verify", a, b, "--model", str(orl_model), "--json"], eng, ok=(0, 1))
+        verify_orl = [timed([*cmd, "verify", a, b, "--model", str(orl_model), "--json"], eng, ok=(0, 1))
                       for _ in range(args.repeats)]
-        t_all = timed([str(BIN), "enroll", "--from-dir", str(roots["all"]), "--model", str(lfw_model), "--gallery",
+        t_all = timed([*cmd, "enroll", "--from-dir", str(roots["all"]), "--model", str(lfw_model), "--gallery",
                        str(tmp / f"g_{engine}_all"), "--json"], eng)
-        t_small = timed([str(BIN), "enroll", "--from-dir", str(roots["small"]), "--model", str(lfw_model),
+        t_small = timed([*cmd, "enroll", "--from-dir", str(roots["small"]), "--model", str(lfw_model),
                          "--gallery", str(tmp / f"g_{engine}_small"), "--json"], eng)
         result[engine] = {
             "verify_cold_lfw_yunet_s": med(verify),
@@ -106,9 +117,11 @@ def main() -> None:
             "enroll_photos_per_s_overall": len(lfw) / t_all,
             "enroll_photos_per_s_after_startup": (len(lfw) - small) / max(t_all - t_small, 1e-9),
         }
-    lite, keras_ = result["litert"], result["keras"]
-    result["enroll_after_startup_litert_over_keras"] = (lite["enroll_photos_per_s_after_startup"]  # type: ignore
-                                                        / keras_["enroll_photos_per_s_after_startup"])  # type: ignore
+    lite = result["litert"]
+    for other in ("keras", "baseline"):
+        if other in result:
+            result[f"enroll_after_startup_litert_over_{other}"] = (
+                lite["enroll_photos_per_s_after_startup"] / result[other]["enroll_photos_per_s_after_startup"])  # type: ignore
     print(json.dumps(result, indent=2))
 
 
