@@ -6,6 +6,8 @@ that a misconfigured run can never pass by skipping.
 
 from __future__ import annotations
 
+import csv
+import json
 import os
 from pathlib import Path
 
@@ -58,3 +60,34 @@ def yunet_model() -> Path:
 @pytest.fixture
 def rng() -> np.random.Generator:
     return np.random.default_rng(1234)
+
+
+@pytest.fixture(scope="session")
+def smoke_model(tmp_path_factory: pytest.TempPathFactory, data_root: Path) -> tuple[Path, dict]:
+    """The ORL smoke model, trained ONCE per session through the CLI with configs/orl-smoke.yaml (about a minute):
+    ``(model dir, the train command's JSON result)``. Tests must not modify it (copy it first)."""
+    from typer.testing import CliRunner
+
+    from siamese.cli.app import app
+
+    out = tmp_path_factory.mktemp("orl") / "model"
+    args = ["train", str(_REPO / "configs" / "orl-smoke.yaml"), "--data", str(data_root), "--out", str(out), "--json"]
+    result = CliRunner().invoke(app, args)
+    if result.exception and not isinstance(result.exception, SystemExit):
+        raise result.exception
+    assert result.exit_code == 0, result.stderr
+    return out, json.loads(result.stdout)
+
+
+@pytest.fixture(scope="session")
+def orl_pairs_csv(tmp_path_factory: pytest.TempPathFactory, orl_root: Path) -> Path:
+    """Pairs of ORL photos 6..10 (genuine: same person, impostor: next person), all 40 people."""
+    path = tmp_path_factory.mktemp("pairs") / "orl_pairs.csv"
+    with path.open("w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["path_a", "path_b", "same"])
+        for s in range(1, 41):
+            for i in range(6, 10):
+                w.writerow([orl_root / f"s{s}" / f"{i}.pgm", orl_root / f"s{s}" / f"{i + 1}.pgm", 1])
+                w.writerow([orl_root / f"s{s}" / f"{i}.pgm", orl_root / f"s{s % 40 + 1}" / f"{i}.pgm", 0])
+    return path
