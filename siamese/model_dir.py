@@ -22,6 +22,7 @@ import json
 import math
 import os
 import re
+import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -199,6 +200,10 @@ class ModelDir:
             import siamese.layers  # noqa: F401  (registers custom objects)
 
             path = self.path / EMBEDDING_FILE
+            # Keras reports a file that is not a zip as "File not found", which sends users looking for a
+            # missing file: a .keras model is a zip archive, so say that instead
+            if not zipfile.is_zipfile(path):
+                raise ModelError(f"{path}: cannot load model: not a valid .keras model file (not a zip archive)")
             try:
                 model = keras.saving.load_model(path, safe_mode=True, compile=False)
             except Exception as e:  # corrupt zip, unknown layer, ...
