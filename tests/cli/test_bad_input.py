@@ -29,9 +29,12 @@ import pytest
 
 from siamese.model_dir import CALIBRATION_FILE, CARD_FILE, EMBEDDING_FILE, ModelDir
 
+pytestmark = pytest.mark.slow
+
 REPO = Path(__file__).resolve().parents[2]
 TIMEOUT = 60  # seconds per subprocess: a FIFO or /dev/zero must never hang the command
 WORKERS = 2
+MEMORY_LIMIT = 4 << 30  # bytes of data segment per subprocess (TensorFlow and the smoke model need under 1 GiB)
 HARDEN = "needs the harden branch (device files / non-face crops / OpenCV warnings / race-safe creation)"
 
 
@@ -81,6 +84,8 @@ def _invoke(case: Case) -> tuple[int, str] | str:
             return f"{case.name}: raised {type(result.exception).__name__}: {result.exception}"
         return result.exit_code, result.stderr
     cmd = [sys.executable, "-m", "siamese.cli.app", *case.args]  # app.py calls main() under __main__
+    if shutil.which("prlimit"):  # a command that reads /dev/zero to the end must not take the shared machine down
+        cmd = ["prlimit", f"--data={MEMORY_LIMIT}", *cmd]
     try:
         proc = subprocess.run(cmd, capture_output=True, text=True, errors="replace", timeout=TIMEOUT, env=_env(),
                               stdin=subprocess.DEVNULL, cwd=REPO)
