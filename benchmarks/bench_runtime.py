@@ -31,7 +31,7 @@ def main() -> None:
     from siamese import distances
     from siamese.data import read_identity_folders, read_lfw_pairs
     from siamese.evaluation import evaluate_distances, protocol_folds
-    from siamese.export import REPRESENTATIVE_FACES, export_model
+    from siamese.exporting import REPRESENTATIVE_FACES, export_model
     from siamese.model_dir import ModelDir
     from siamese.runtime.keras_engine import KerasEngine
     from siamese.runtime.litert_engine import LiteRTEngine

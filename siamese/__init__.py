@@ -19,7 +19,7 @@ __version__ = "0.1.0"
 
 _SUBMODULES = {
     "layers", "losses", "metrics", "callbacks", "models", "faces", "data", "index",
-    "errors", "paths", "config", "training", "evaluation", "verification", "export", "recognition",
+    "errors", "paths", "config", "training", "evaluation", "verification", "exporting", "recognition",
     "model_dir", "embedding", "api", "distances", "plugins", "registry",
 }
 

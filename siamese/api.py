@@ -338,7 +338,7 @@ def export(model: Any, out: PathLike | None = None, *, fmt: str = "tflite", quan
     TFLite export replaces the model directory's own runtime model (``embedding.tflite``). int8 calibrates on
     ``representative`` photos (or the pairs' photos); with ``pairs``, the export's accuracy is compared with the
     Keras model's on the same aligned faces."""
-    from siamese.export import compare_accuracy, export_model, representative_faces
+    from siamese.exporting import compare_accuracy, export_model, representative_faces
     from siamese.verification import FaceEmbedder, load_pairs
 
     md = open_model(model)

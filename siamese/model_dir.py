@@ -24,6 +24,7 @@ import json
 import math
 import os
 import re
+import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -245,6 +246,10 @@ class ModelDir:
             import siamese.layers  # noqa: F401  (registers custom objects)
 
             path = self.path / EMBEDDING_FILE
+            # Keras reports a file that is not a zip as "File not found", which sends users looking for a
+            # missing file: a .keras model is a zip archive, so say that instead
+            if not zipfile.is_zipfile(path):
+                raise ModelError(f"{path}: cannot load model: not a valid .keras model file (not a zip archive)")
             try:
                 model = keras.saving.load_model(path, safe_mode=True, compile=False)
             except Exception as e:  # corrupt zip, unknown layer, ...
@@ -280,7 +285,7 @@ class ModelDir:
         card["fingerprint"] = weights_fingerprint(tower)
         (path / TFLITE_FILE).unlink(missing_ok=True)  # a stale runtime model never outlives its weights
         if tflite:
-            from siamese.export import tflite_bytes
+            from siamese.exporting import tflite_bytes
 
             blob = tflite_bytes(tower, int(card["input_size"]))
             tfl = atomic_write_bytes(path / TFLITE_FILE, blob, mode=0o644)

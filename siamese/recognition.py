@@ -54,21 +54,32 @@ class IdentifyResult:
 
 
 class Recognizer:
-    """A model and a gallery bound together. ``threshold`` defaults to the model's calibration."""
+    """A model and a gallery bound together. ``threshold`` defaults to the model's calibration: a broken
+    calibration is an error at once; a missing one only when a decision needs it (enrolling does not)."""
 
     def __init__(self, model: ModelDir | str | os.PathLike[str], gallery: str | os.PathLike[str],
                  threshold: float | None = None, create: bool = False, index: str = "flat",
                  **embedder_kwargs: Any) -> None:
         self.model_dir = model if isinstance(model, ModelDir) else ModelDir(model)
         self.embedder = FaceEmbedder(self.model_dir, **embedder_kwargs)
-        self.threshold = (check_threshold(threshold, "--threshold") if threshold is not None
-                          else self.model_dir.threshold())
+        self._threshold: float | None = None
+        if threshold is not None:
+            self._threshold = check_threshold(threshold, "--threshold")
+        elif self.model_dir.calibration() is not None:
+            self._threshold = self.model_dir.threshold()
         self.gallery_dir = normalize_address(gallery)  # a Path (local gallery) or a Milvus address
         self._create = create and not gallery_exists(self.gallery_dir)
         self._index = index
         self._gallery: Gallery | None = None
         if not self._create:
             self._gallery = open_gallery(self.gallery_dir, self.model_dir.fingerprint)
+
+    @property
+    def threshold(self) -> float:
+        """The decision threshold (a distance); ModelError when the model has no calibration and none was given."""
+        if self._threshold is None:
+            self._threshold = self.model_dir.threshold()
+        return self._threshold
 
     @property
     def gallery(self) -> Gallery:

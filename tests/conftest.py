@@ -6,6 +6,8 @@ that a misconfigured run can never pass by skipping.
 
 from __future__ import annotations
 
+import csv
+import json
 import os
 from pathlib import Path
 
@@ -76,7 +78,6 @@ def run_cli(*args: str) -> tuple[int, str, str]:
 def smoke_model(tmp_path_factory: pytest.TempPathFactory, data_root: Path) -> tuple[Path, dict]:
     """The ORL smoke model (configs/orl-smoke.yaml), trained once per session through the CLI; with
     $SIAMESE_RUNTIME_MODEL set (the TensorFlow-free environment cannot train) that directory is used instead."""
-    import json
 
     given = os.environ.get("SIAMESE_RUNTIME_MODEL")
     if given:
@@ -86,3 +87,17 @@ def smoke_model(tmp_path_factory: pytest.TempPathFactory, data_root: Path) -> tu
                                    "--out", out, "--json")
     assert code == 0, stderr
     return out, json.loads(stdout)
+
+
+@pytest.fixture(scope="session")
+def orl_pairs_csv(tmp_path_factory: pytest.TempPathFactory, orl_root: Path) -> Path:
+    """Pairs of ORL photos 6..10 (genuine: same person, impostor: next person), all 40 people."""
+    path = tmp_path_factory.mktemp("pairs") / "orl_pairs.csv"
+    with path.open("w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["path_a", "path_b", "same"])
+        for s in range(1, 41):
+            for i in range(6, 10):
+                w.writerow([orl_root / f"s{s}" / f"{i}.pgm", orl_root / f"s{s}" / f"{i + 1}.pgm", 1])
+                w.writerow([orl_root / f"s{s}" / f"{i}.pgm", orl_root / f"s{s % 40 + 1}" / f"{i}.pgm", 0])
+    return path

@@ -243,15 +243,12 @@ def read_lfw_pairs(pairs_file: str | os.PathLike[str], images_root: str | os.Pat
 
 _TRUE = {"1", "true"}
 _FALSE = {"0", "false"}
-
-
-#: names of the ``same`` column that mark the first row as a header
-_HEADER_LABELS = frozenset({"same", "label", "is_same", "issame", "match", "genuine"})
+_HEADER = ("path_a", "path_b", "same", "fold")
 
 
 def read_csv_pairs(csv_file: str | os.PathLike[str], base_dir: str | os.PathLike[str] | None = None) -> PairsSet:
-    """Read ``path_a,path_b,same[,fold]`` rows; an optional header row (third column named ``same``, ``label``,
-    ``is_same``, ``match`` or ``genuine``) is skipped.
+    """Read ``path_a,path_b,same[,fold]`` rows; an optional header row (exactly ``path_a,path_b,same[,fold]``)
+    is skipped, any other first row must parse as a pair.
 
     ``same`` is ``1``/``0`` (or ``true``/``false``); ``fold`` is an int
     >= 0 and, if given, must be given on every row (otherwise folds are -1). Relative paths are
@@ -277,14 +274,15 @@ def read_csv_pairs(csv_file: str | os.PathLike[str], base_dir: str | os.PathLike
                 csv_file, f"line {no}: expected 3 or 4 columns (path_a,path_b,same[,fold]), got {len(cells)}"
             )
         label = cells[2].lower()
-        if k == 0 and label in _HEADER_LABELS:
-            continue  # header row: only a recognised column name, never a mistyped first pair
+        if k == 0 and [c.lower() for c in cells] == list(_HEADER[:len(cells)]):
+            continue  # the header row: only this exact one, so that a bad first pair is never dropped silently
         if label in _TRUE:
             same.append(1)
         elif label in _FALSE:
             same.append(0)
         else:
-            raise InputFileError(csv_file, f"line {no}: same must be 1 or 0, got {cells[2]!r}")
+            hint = f" (a header row must read {','.join(_HEADER[:3])}[,fold])" if k == 0 else ""
+            raise InputFileError(csv_file, f"line {no}: same must be 1 or 0, got {cells[2]!r}{hint}")
         if not cells[0] or not cells[1]:
             raise InputFileError(csv_file, f"line {no}: empty path")
         row_has_fold = len(cells) == 4

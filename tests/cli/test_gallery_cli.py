@@ -53,30 +53,46 @@ def untrained_model(smoke_model, tmp_path_factory) -> Path:
     return path
 
 
-def test_orl_enroll_identify_end_to_end(smoke_model, untrained_model: Path, orl_root: Path, tmp_path: Path):
-    model = smoke_model[0]
-    root = _enroll_dir(orl_root, tmp_path)
-    gallery = tmp_path / "gallery"
-    code, out, err = run_cli("enroll", "--from-dir", root, "--model", model, "--gallery", gallery, "--json")
+@pytest.fixture(scope="module")
+def enrolled(smoke_model, untrained_model: Path, orl_root: Path, tmp_path_factory) -> dict:
+    """Enroll ORL photos 1-5 of all 40 people ONCE through the CLI, with the trained and the untrained model.
+    Tests that change a gallery work on a copy."""
+    tmp = tmp_path_factory.mktemp("enrolled")
+    root = _enroll_dir(orl_root, tmp)
+    gallery = tmp / "gallery"
+    code, out, err = run_cli("enroll", "--from-dir", root, "--model", smoke_model[0], "--gallery", gallery, "--json")
     assert code == 0, err
-    summary = json.loads(out)
+    untrained_gallery = tmp / "gallery0"
+    code0, _, err0 = run_cli("enroll", "--from-dir", root, "--model", untrained_model, "--gallery", untrained_gallery)
+    assert code0 == 0, err0
+    return {"model": smoke_model[0], "gallery": gallery, "summary": json.loads(out),
+            "untrained_gallery": untrained_gallery, "probe": orl_root / "s7" / "9.pgm"}
+
+
+def test_enroll_from_dir_summary(enrolled: dict) -> None:
+    summary = enrolled["summary"]
     assert len(summary["enrolled"]) == 40 and summary["templates"] == 200 and summary["skipped"] == []
-    # biometric files are private
+
+
+def test_gallery_files_are_private(enrolled: dict) -> None:
+    gallery = enrolled["gallery"]
     for f in gallery.iterdir():
         if f.is_file():
             assert stat.S_IMODE(f.stat().st_mode) == 0o600, f
     assert stat.S_IMODE(gallery.stat().st_mode) == 0o700
 
-    untrained_gallery = tmp_path / "gallery0"
-    assert run_cli("enroll", "--from-dir", root, "--model", untrained_model, "--gallery", untrained_gallery)[0] == 0
-    trained_acc = _top1(model, gallery, orl_root)
-    untrained_acc = _top1(untrained_model, untrained_gallery, orl_root)
+
+def test_trained_beats_untrained_top1(enrolled: dict, untrained_model: Path, orl_root: Path) -> None:
+    trained_acc = _top1(enrolled["model"], enrolled["gallery"], orl_root)
+    untrained_acc = _top1(untrained_model, enrolled["untrained_gallery"], orl_root)
     print(f"ORL top-1 identification (5 enrolled / 5 probes x 40 people): trained {trained_acc:.3f}, "
           f"untrained {untrained_acc:.3f}")
     assert trained_acc > untrained_acc + 0.05
 
-    # identify through the CLI: JSON and exit codes (0 found with a generous threshold, 1 unknown with 0)
-    probe = orl_root / "s7" / "9.pgm"
+
+def test_identify_json_and_exit_codes(enrolled: dict) -> None:
+    """0 found with a generous threshold, 1 unknown with threshold 0."""
+    model, gallery, probe = enrolled["model"], enrolled["gallery"], enrolled["probe"]
     code, out, _ = run_cli("identify", probe, "--model", model, "--gallery", gallery, "--threshold", "10",
                            "--top-k", "3", "--json")
     res = json.loads(out)
@@ -85,7 +101,10 @@ def test_orl_enroll_identify_end_to_end(smoke_model, untrained_model: Path, orl_
     code, out, _ = run_cli("identify", probe, "--model", model, "--gallery", gallery, "--threshold", "0", "--json")
     assert code == 1 and json.loads(out)["found"] is False and json.loads(out)["name"] is None
 
-    # verify a claim: own identity at a generous threshold -> 0; impossible threshold -> 1
+
+def test_verify_claim_exit_codes(enrolled: dict) -> None:
+    """Own identity at a generous threshold -> 0; impossible threshold -> 1; unknown identity -> 2."""
+    model, gallery, probe = enrolled["model"], enrolled["gallery"], enrolled["probe"]
     assert run_cli("verify", probe, "--claim", "s7", "--model", model, "--gallery", gallery,
                    "--threshold", "10")[0] == 0
     assert run_cli("verify", probe, "--claim", "s7", "--model", model, "--gallery", gallery,
@@ -93,7 +112,12 @@ def test_orl_enroll_identify_end_to_end(smoke_model, untrained_model: Path, orl_
     code, _, err = run_cli("verify", probe, "--claim", "nobody", "--model", model, "--gallery", gallery)
     assert code == 2 and "nobody" in err
 
-    # list / info / remove
+
+def test_gallery_list_info_remove(enrolled: dict, tmp_path: Path) -> None:
+    import shutil
+
+    gallery = tmp_path / "gallery"
+    shutil.copytree(enrolled["gallery"], gallery)
     code, out, _ = run_cli("gallery", "list", "--gallery", gallery, "--json")
     assert code == 0 and len(json.loads(out)["identities"]) == 40
     code, out, _ = run_cli("gallery", "remove", "s7", "--gallery", gallery, "--json")
@@ -101,7 +125,7 @@ def test_orl_enroll_identify_end_to_end(smoke_model, untrained_model: Path, orl_
     code, out, _ = run_cli("gallery", "info", "--gallery", gallery, "--json")
     info = json.loads(out)
     assert info["identities"] == 39 and info["templates"] == 195
-    assert info["fingerprint"] == ModelDir(model).fingerprint
+    assert info["fingerprint"] == ModelDir(enrolled["model"]).fingerprint
     assert run_cli("gallery", "remove", "s7", "--gallery", gallery)[0] == 2
 
 

@@ -81,7 +81,7 @@ def test_lfw_pairs_small_view2(tmp_path: Path) -> None:
 
 def test_csv_pairs(tmp_path: Path) -> None:
     f = tmp_path / "pairs.csv"
-    f.write_text("path_a,path_b,same\nann/1.jpg,ann/2.jpg,1\n\n# a comment\nann/1.jpg,/abs/bob/3.png,0\n")
+    f.write_text("Path_A, path_b ,SAME\nann/1.jpg,ann/2.jpg,1\n\n# a comment\nann/1.jpg,/abs/bob/3.png,0\n")
     pairs = read_csv_pairs(f)
     assert pairs.paths_a == [str(tmp_path / "ann/1.jpg")] * 2
     assert pairs.paths_b == [str(tmp_path / "ann/2.jpg"), "/abs/bob/3.png"]
@@ -108,6 +108,8 @@ def test_csv_pairs_with_folds_no_header(tmp_path: Path) -> None:
         ("a,b,1,-1\n", 1, "fold must be >= 0"),
         ("a,,1\n", 1, "empty path"),
         ("\n\na,b,yes,1,2\n", 3, "expected 3 or 4 columns"),
+        ("a,b,yes\nc,d,1\n", 1, "same must be 1 or 0, got 'yes'"),  # not a header: the first pair is bad
+        ("image_a,image_b,label\nc,d,1\n", 1, "a header row must read path_a,path_b,same"),
     ],
 )
 def test_csv_pairs_bad_lines(tmp_path: Path, text: str, line: int, reason: str) -> None:

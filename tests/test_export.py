@@ -1,0 +1,83 @@
+"""siamese.exporting: the TFLite float32 export computes the Keras model's embeddings; bad outputs are refused."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from siamese.errors import SiameseError
+from siamese.exporting import ExportedEmbedder, compare_accuracy, export_model
+from siamese.model_dir import ModelDir
+
+
+@pytest.fixture(scope="module")
+def tflite(smoke_model, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("export") / "sub" / "model.tflite"
+    assert export_model(ModelDir(smoke_model[0]), "tflite", out) == out
+    return out
+
+
+@pytest.fixture(scope="module")
+def faces(smoke_model, orl_root: Path) -> np.ndarray:
+    from siamese.faces import FaceAligner
+
+    aligner = FaceAligner(detector="none", size=ModelDir(smoke_model[0]).input_size)
+    return np.stack([aligner.align_file(orl_root / f"s{s}" / f"{i}.pgm") for s in (1, 9, 23, 40) for i in (1, 6)])
+
+
+def test_tflite_float32_embeddings_match_keras(smoke_model, tflite: Path, faces: np.ndarray) -> None:
+    import stat
+
+    assert stat.S_IMODE(tflite.stat().st_mode) == 0o644
+    assert [p.name for p in tflite.parent.iterdir()] == ["model.tflite"]  # no temporary file left
+    keras_model = ModelDir(smoke_model[0]).embedding_model()
+    expected = np.asarray(keras_model(faces.astype(np.float32), training=False))
+    expected = expected / np.linalg.norm(expected, axis=1, keepdims=True)
+    got = ExportedEmbedder(tflite)(faces)
+    assert got.shape == expected.shape == (len(faces), ModelDir(smoke_model[0]).embedding_dim)
+    np.testing.assert_allclose(got, expected, atol=1e-4)
+    # batch size is free (the interpreter is resized): one face at a time gives the same numbers
+    np.testing.assert_allclose(ExportedEmbedder(tflite)(faces[:1]), expected[:1], atol=1e-4)
+
+
+def test_savedmodel_refuses_an_existing_out(smoke_model, tmp_path: Path) -> None:
+    out = tmp_path / "exists"
+    out.mkdir()
+    (out / "mine.txt").write_text("keep")
+    with pytest.raises(SiameseError, match="already exists"):
+        export_model(ModelDir(smoke_model[0]), "savedmodel", out)
+    assert [p.name for p in out.iterdir()] == ["mine.txt"]
+
+
+def test_tflite_out_being_a_directory_is_refused(smoke_model, tmp_path: Path) -> None:
+    with pytest.raises(SiameseError) as err:
+        export_model(ModelDir(smoke_model[0]), "tflite", tmp_path)
+    assert str(err.value).startswith(f"{tmp_path}: is a directory")
+
+
+@pytest.mark.parametrize("fmt,quantize,reason", [("onnx", None, "--format"), ("tflite", "int4", "--quantize"),
+                                                 ("savedmodel", "float16", "only applies to --format tflite"),
+                                                 ("tflite", "int8", "needs a representative set")])
+def test_bad_options_are_refused_before_writing(smoke_model, tmp_path: Path, fmt, quantize, reason) -> None:
+    out = tmp_path / "out.tflite"
+    with pytest.raises(SiameseError, match=reason):
+        export_model(ModelDir(smoke_model[0]), fmt, out, quantize=quantize)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_compare_accuracy_keys_and_agreement(smoke_model, tflite: Path, orl_root: Path, tmp_path: Path) -> None:
+    from siamese.verification import FaceEmbedder, load_pairs
+
+    pairs_file = tmp_path / "pairs.csv"
+    with pairs_file.open("w", newline="") as f:
+        w = csv.writer(f)
+        for s in range(1, 11):
+            w.writerow([orl_root / f"s{s}" / "6.pgm", orl_root / f"s{s}" / "7.pgm", 1])
+            w.writerow([orl_root / f"s{s}" / "6.pgm", orl_root / f"s{s % 10 + 1}" / "6.pgm", 0])
+    acc = compare_accuracy(FaceEmbedder(smoke_model[0]), tflite, load_pairs(pairs_file), progress=False)
+    assert set(acc) == {"keras", "exported"}
+    assert all(0.5 <= v <= 1.0 for v in acc.values())
+    assert acc["exported"] == pytest.approx(acc["keras"], abs=0.05)
