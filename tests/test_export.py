@@ -77,7 +77,8 @@ def test_compare_accuracy_keys_and_agreement(smoke_model, tflite: Path, orl_root
         for s in range(1, 11):
             w.writerow([orl_root / f"s{s}" / "6.pgm", orl_root / f"s{s}" / "7.pgm", 1])
             w.writerow([orl_root / f"s{s}" / "6.pgm", orl_root / f"s{s % 10 + 1}" / "6.pgm", 0])
-    acc = compare_accuracy(FaceEmbedder(smoke_model[0]), tflite, load_pairs(pairs_file), progress=False)
+    embedder = FaceEmbedder(smoke_model[0], engine="keras")
+    acc = compare_accuracy(embedder.model_dir, embedder.aligner, tflite, load_pairs(pairs_file), progress=False)
     assert set(acc) == {"keras", "exported"}
     assert all(0.5 <= v <= 1.0 for v in acc.values())
     assert acc["exported"] == pytest.approx(acc["keras"], abs=0.05)

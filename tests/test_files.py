@@ -125,5 +125,7 @@ def test_file_sha256_matches_hashlib_on_a_multi_mib_file(tmp_path: Path) -> None
     empty = tmp_path / "empty"
     empty.write_bytes(b"")
     assert file_sha256(empty) == hashlib.sha256(b"").hexdigest()
-    with pytest.raises(OSError):
+    from siamese.errors import InputFileError
+
+    with pytest.raises(InputFileError, match="missing: no such file"):
         file_sha256(tmp_path / "missing")

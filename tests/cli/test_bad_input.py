@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from siamese.model_dir import CALIBRATION_FILE, CARD_FILE, EMBEDDING_FILE, ModelDir
+from siamese.model_dir import CALIBRATION_FILE, CARD_FILE, EMBEDDING_FILE, TFLITE_FILE, ModelDir
 
 pytestmark = pytest.mark.slow
 
@@ -289,6 +289,8 @@ def _model_cases(tmp: Path, model: Path, other_model: Path, good: Path) -> list[
     clone.set_weights([np.full_like(w, np.nan) if i == 0 else w for i, w in enumerate(tower.get_weights())])
     (nan_weights / EMBEDDING_FILE).unlink()
     clone.save(nan_weights / EMBEDDING_FILE)
+    tflite_replaced = broken("tflite_replaced")
+    shutil.copy(other_model / TFLITE_FILE, tflite_replaced / TFLITE_FILE)
     cal_abc = broken("calibration_abc")
     (cal_abc / CALIBRATION_FILE).write_text(json.dumps({"threshold": "abc"}))
     cal_nan = broken("calibration_nan")
@@ -298,8 +300,11 @@ def _model_cases(tmp: Path, model: Path, other_model: Path, good: Path) -> list[
     a_file = tmp / "model_is_a_file"
     a_file.write_text("x")
 
-    def verify(name: str, path: Path, expect: list[str], threshold: str | None = "1", **kw: Any) -> Case:
-        args = ["verify", str(good), str(good), "--model", str(path)]
+    def verify(name: str, path: Path, expect: list[str], threshold: str | None = "1", engine: str | None = None,
+               **kw: Any) -> Case:
+        # each engine checks the file it runs: --engine keras loads embedding.keras, the default runs
+        # embedding.tflite (bound to the same weights fingerprint by its sha256 in the card)
+        args = (["--engine", engine] if engine else []) + ["verify", str(good), str(good), "--model", str(path)]
         if threshold is not None:
             args += ["--threshold", threshold]
         protect = [path] if path.is_dir() else []
@@ -315,9 +320,10 @@ def _model_cases(tmp: Path, model: Path, other_model: Path, good: Path) -> list[
         verify("embedding_dim 0", dim0, [str(dim0 / CARD_FILE), "embedding_dim"], inproc=True),
         verify("unknown distance", dist, [str(dist / CARD_FILE), "distance", "manhattan"], inproc=True),
         verify("garbage embedding.keras", garbage, [str(garbage / EMBEDDING_FILE), "not a valid .keras"],
-               forbid=["File not found", "file not found"]),
-        verify("weights of another model", replaced, [str(replaced / EMBEDDING_FILE), "fingerprint"]),
-        verify("NaN weights", nan_weights, [str(nan_weights / EMBEDDING_FILE), "NaN"]),
+               engine="keras", forbid=["File not found", "file not found"]),
+        verify("weights of another model", replaced, [str(replaced / EMBEDDING_FILE), "fingerprint"], engine="keras"),
+        verify("NaN weights", nan_weights, [str(nan_weights / EMBEDDING_FILE), "NaN"], engine="keras"),
+        verify("embedding.tflite of another model", tflite_replaced, [str(tflite_replaced / TFLITE_FILE), "sha256"]),
         verify("calibration threshold abc", cal_abc, [str(cal_abc / CALIBRATION_FILE), "threshold"], threshold=None),
         verify("calibration threshold NaN", cal_nan, [str(cal_nan / CALIBRATION_FILE), "threshold"], threshold=None),
         verify("calibration not JSON", cal_bad, [str(cal_bad / CALIBRATION_FILE), "calibration"], threshold=None,
