@@ -8,8 +8,8 @@ first, i.e. the *image-left* eye, so its five points are already in ArcFace temp
 
 from __future__ import annotations
 
+import hashlib
 import os
-import tempfile
 import threading
 import urllib.request
 from pathlib import Path
@@ -18,7 +18,7 @@ from typing import Any, BinaryIO
 import numpy as np
 from filelock import FileLock
 
-from siamese._files import file_sha256
+from siamese._files import atomic_writer, file_sha256
 from siamese.errors import DetectorUnavailableError
 from siamese.faces._cv import cv2
 from siamese.faces.detector import DEFAULT_MIN_FACE_SIZE, Detection, FaceDetector, check_rgb
@@ -51,30 +51,29 @@ def _verify(path: Path) -> None:
 
 
 def download_yunet(dest: Path, url: str = YUNET_URL) -> Path:
-    """Download the model to ``dest`` once: temp file in the same folder, verify, rename."""
+    """Download the model to ``dest`` once, through the crash-safe writer: the bytes are hashed as they arrive and
+    a download whose sha256 is not the model's is never renamed into place."""
     dest.parent.mkdir(parents=True, exist_ok=True)
     with FileLock(str(dest) + ".lock"):
         if dest.is_file() and file_sha256(dest) == YUNET_SHA256:
             return dest
-        fd, tmp_name = tempfile.mkstemp(prefix=dest.name + ".", suffix=".part", dir=dest.parent)
-        tmp = Path(tmp_name)
         try:
-            with os.fdopen(fd, "wb") as handle:
-                _fetch(url, handle)
-                handle.flush()
-                os.fsync(handle.fileno())
-            actual = file_sha256(tmp)
-            if actual != YUNET_SHA256:
-                raise DetectorUnavailableError(
-                    f"yunet: download from {url} has sha256 {actual}, expected {YUNET_SHA256}"
-                )
-            os.replace(tmp, dest)
+            with atomic_writer(dest, mode=0o644) as handle:
+                digest = hashlib.sha256()
+
+                class _Hashing:
+                    def write(self, block: bytes) -> None:
+                        digest.update(block)
+                        handle.write(block)
+
+                _fetch(url, _Hashing())
+                if digest.hexdigest() != YUNET_SHA256:
+                    raise DetectorUnavailableError(
+                        f"yunet: download from {url} has sha256 {digest.hexdigest()}, expected {YUNET_SHA256}")
         except DetectorUnavailableError:
             raise
         except Exception as exc:
             raise DetectorUnavailableError(f"yunet: cannot download the model from {url} ({exc})") from exc
-        finally:
-            tmp.unlink(missing_ok=True)
     return dest
 
 
