@@ -87,7 +87,10 @@ def _new_staging(target: Path) -> tuple[Path, int]:
     """A fresh staging folder beside ``target`` and an fd holding an exclusive flock on it (see module doc)."""
     while True:
         staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=STAGING_SUFFIX, dir=target.parent))
-        fd = os.open(staging, os.O_RDONLY | os.O_DIRECTORY)
+        try:
+            fd = os.open(staging, os.O_RDONLY | os.O_DIRECTORY)
+        except FileNotFoundError:  # a cleaner deleted it between mkdtemp and open: take another
+            continue
         fcntl.flock(fd, fcntl.LOCK_EX)  # waits only while a cleaner deletes it (it took the lock first)
         if os.fstat(fd).st_nlink > 0:
             return staging, fd
