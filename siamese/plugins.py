@@ -23,6 +23,7 @@ registry           config key              what an entry is
 ``DETECTORS``      ``faces.detector``      a :class:`siamese.faces.FaceDetector` class
 ``INDEXES``        ``--index``             a :class:`siamese.index.SearchBackend` class
 ``HEADS``          ``model.head.kind``     ``builder(num_classes, margin, scale)`` -> (layer, loss)
+``TEACHERS``       ``teacher.name``        a :class:`siamese.teachers.Teacher` class (dlib)
 ``ENGINES``        ``--engine``            a :class:`siamese.runtime.EmbeddingEngine` class (litert, keras)
 ``GALLERIES``      ``--gallery``           a :class:`siamese.index.Gallery` class (picked from the address)
 =================  ======================  ==============================================================
@@ -35,7 +36,7 @@ from typing import Any
 from siamese.registry import Registry
 
 __all__ = ["DETECTORS", "DISTANCES", "ENGINES", "GALLERIES", "HEADS", "INDEXES", "LOSSES", "METRICS", "MINERS",
-           "REDUCERS", "SCHEDULES", "TOWERS"]
+           "REDUCERS", "SCHEDULES", "TEACHERS", "TOWERS"]
 
 DISTANCES: Registry[Any] = Registry("distance", key="model.distance")
 DISTANCES.register("euclidean", "siamese.distances:EUCLIDEAN", aliases=("l2",))
@@ -100,3 +101,6 @@ ENGINES.register("keras", "siamese.runtime.keras_engine:KerasEngine", aliases=("
 GALLERIES: Registry[Any] = Registry("gallery backend", key="--gallery")
 GALLERIES.register("local", "siamese.index.gallery:FaceGallery", aliases=("faiss",))
 GALLERIES.register("milvus", "siamese.index.milvus_gallery:MilvusGallery", aliases=("milvus_lite",))
+
+TEACHERS: Registry[Any] = Registry("teacher", key="teacher.name")
+TEACHERS.register("dlib", "siamese.teachers.dlib_teacher:DlibTeacher")

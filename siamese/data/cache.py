@@ -18,9 +18,10 @@ copied file hits, an edited file misses, and other aligner settings never share 
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
@@ -70,7 +71,11 @@ class LoadedFaces:
 
 def settings_hash(aligner: Aligner) -> str:
     """First 16 hex digits of sha256 of ``aligner.settings_key()``."""
-    return hashlib.sha256(aligner.settings_key().encode("utf-8")).hexdigest()[:16]
+    return _key_hash(aligner.settings_key())
+
+
+def _key_hash(settings_key: str) -> str:
+    return hashlib.sha256(settings_key.encode("utf-8")).hexdigest()[:16]
 
 
 def _atomic_write(path: Path, data: bytes) -> None:
@@ -79,30 +84,81 @@ def _atomic_write(path: Path, data: bytes) -> None:
     atomic_write_bytes(path, data, mode=0o600)
 
 
-class FaceCache:
-    """Aligned faces of one aligner setting, keyed by the sha256 of the image file's content."""
+class FaceCodec:
+    """Aligned faces (uint8 RGB ``(S, S, 3)``) as lossless PNG."""
 
-    def __init__(self, aligner: Aligner, cache_dir: str | os.PathLike[str] | None = None) -> None:
+    suffix = ".png"
+
+    def encode(self, face: np.ndarray) -> bytes:
+        face = np.asarray(face)
+        if face.dtype != np.uint8 or face.ndim != 3 or face.shape[2] != 3:
+            raise ValueError(f"face must be uint8 (S, S, 3), got {face.dtype} {face.shape}")
+        ok, buf = cv2.imencode(".png", cv2.cvtColor(face, cv2.COLOR_RGB2BGR))
+        if not ok:
+            raise RuntimeError("PNG encoding failed")
+        return buf.tobytes()
+
+    def decode(self, data: bytes) -> np.ndarray | None:
+        buf = np.frombuffer(data, dtype=np.uint8)
+        bgr = cv2.imdecode(buf, cv2.IMREAD_UNCHANGED) if buf.size else None
+        if bgr is not None and bgr.dtype == np.uint8 and bgr.ndim == 3 and bgr.shape[2] == 3:
+            return cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
+        return None
+
+
+class VectorCodec:
+    """Finite float32 vectors as ``.npy`` (numpy's format, loaded with ``allow_pickle=False``: no pickle)."""
+
+    suffix = ".npy"
+
+    def encode(self, vector: np.ndarray) -> bytes:
+        v = np.asarray(vector, dtype=np.float32)
+        if v.ndim != 1 or not np.all(np.isfinite(v)):
+            raise ValueError(f"vector must be a finite 1-D array, got shape {v.shape}")
+        buffer = io.BytesIO()
+        np.save(buffer, v, allow_pickle=False)
+        return buffer.getvalue()
+
+    def decode(self, data: bytes) -> np.ndarray | None:
+        try:
+            v = np.load(io.BytesIO(data), allow_pickle=False)
+        except (ValueError, OSError, EOFError):
+            return None
+        return v if v.dtype == np.float32 and v.ndim == 1 and np.all(np.isfinite(v)) else None
+
+
+class ContentCache:
+    """Values computed from files by one producer setting, keyed by the sha256 of each file's content.
+
+    Layout: ``<cache_root>/<kind>/<settings_hash>/<hh>/<content_hash><codec.suffix>`` and ``.err.json`` for the
+    failures in :data:`CACHEABLE_ERRORS`; ``settings.txt`` holds the producer's exact settings key. Files 0600,
+    folders 0700, crash-safe writes. ``kind``: ``"faces"`` (aligned faces), ``"teachers"`` (teacher embeddings).
+    """
+
+    def __init__(self, kind: str, settings_key: str, codec: Any,
+                 cache_dir: str | os.PathLike[str] | None = None) -> None:
         root = Path(cache_dir) if cache_dir is not None else siamese_paths.cache_dir()
-        self.directory = root / "faces" / settings_hash(aligner)
-        self.directory.mkdir(parents=True, exist_ok=True, mode=0o700)
+        self.codec = codec
+        self.directory = root / kind / _key_hash(settings_key)
+        root.mkdir(parents=True, exist_ok=True, mode=0o700)
+        for level in (root / kind, self.directory):  # every level this cache creates is private (0700)
+            level.mkdir(exist_ok=True, mode=0o700)
         key_file = self.directory / "settings.txt"
         if not key_file.exists():
-            _atomic_write(key_file, (aligner.settings_key() + "\n").encode("utf-8"))
+            _atomic_write(key_file, (settings_key + "\n").encode("utf-8"))
 
     def _base(self, digest: str) -> Path:
         return self.directory / digest[:2] / digest
 
-    def get(self, digest: str, path: str = "") -> np.ndarray | E.InputFileError | None:
-        """The cached face (uint8 RGB), the cached error (naming ``path``), or None on a miss."""
+    def get(self, digest: str, path: str = "") -> Any:
+        """The cached value, the cached error (naming ``path``), or None on a miss (or a corrupt entry)."""
         base = self._base(digest)
-        png = base.with_suffix(".png")
-        if png.exists():
-            buf = np.fromfile(png, dtype=np.uint8)
-            bgr = cv2.imdecode(buf, cv2.IMREAD_UNCHANGED) if buf.size else None
-            if bgr is not None and bgr.dtype == np.uint8 and bgr.ndim == 3 and bgr.shape[2] == 3:
-                return cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
-            return None  # corrupt entry: recompute and overwrite
+        value_file = base.with_suffix(self.codec.suffix)
+        if value_file.exists():
+            try:
+                return self.codec.decode(value_file.read_bytes())  # None when corrupt: recompute and overwrite
+            except OSError:
+                return None
         err = base.with_suffix(".err.json")
         if err.exists():
             try:
@@ -112,14 +168,8 @@ class FaceCache:
                 return None
         return None
 
-    def put(self, digest: str, face: np.ndarray) -> None:
-        face = np.asarray(face)
-        if face.dtype != np.uint8 or face.ndim != 3 or face.shape[2] != 3:
-            raise ValueError(f"face must be uint8 (S, S, 3), got {face.dtype} {face.shape}")
-        ok, buf = cv2.imencode(".png", cv2.cvtColor(face, cv2.COLOR_RGB2BGR))
-        if not ok:
-            raise RuntimeError("PNG encoding failed")
-        _atomic_write(self._base(digest).with_suffix(".png"), buf.tobytes())
+    def put(self, digest: str, value: Any) -> None:
+        _atomic_write(self._base(digest).with_suffix(self.codec.suffix), self.codec.encode(value))
 
     def put_error(self, digest: str, error: E.InputFileError) -> bool:
         """Cache ``error`` if its type is in :data:`CACHEABLE_ERRORS`; returns whether it was."""
@@ -129,6 +179,58 @@ class FaceCache:
         record = json.dumps({"type": name, "reason": error.reason})
         _atomic_write(self._base(digest).with_suffix(".err.json"), record.encode("utf-8"))
         return True
+
+
+class FaceCache(ContentCache):
+    """Aligned faces of one aligner setting, keyed by the sha256 of the image file's content."""
+
+    def __init__(self, aligner: Aligner, cache_dir: str | os.PathLike[str] | None = None) -> None:
+        super().__init__("faces", aligner.settings_key(), FaceCodec(), cache_dir)
+
+
+def cached_map(paths: Sequence[str | os.PathLike[str]], cache: ContentCache,
+               compute: Callable[[list[str]], Iterable[Any]]) -> tuple[list[Any], int, int]:
+    """The one loop behind every content cache: ``(results, from_cache, computed)``.
+
+    Each path's result is its cached value, or ``compute``'s (called once, on the distinct files that missed,
+    in order; each result is stored as soon as it arrives, so an interrupted run keeps what it finished), or an
+    :class:`~siamese.errors.InputFileError` (unreadable files are never cached). Identical files are computed once.
+    """
+    paths = [os.fspath(p) for p in paths]
+    results: list[Any] = [None] * len(paths)
+    digests: list[str | None] = [None] * len(paths)
+    from_cache = 0
+    todo: dict[str, list[int]] = {}  # digest -> positions
+    for i, path in enumerate(paths):
+        try:
+            digest = file_sha256(path)
+        except E.InputFileError as e:  # missing, unreadable, or not a regular file (FIFO, device, folder)
+            results[i] = E.InputFileError(path, f"cannot read file: {e.reason}")
+            continue
+        digests[i] = digest
+        if digest in todo:
+            todo[digest].append(i)
+            continue
+        hit = cache.get(digest, path)
+        todo[digest] = [i]
+        if hit is not None:
+            results[i] = hit
+            from_cache += 1
+    miss_first = [pos[0] for pos in todo.values() if results[pos[0]] is None]
+    computed = 0
+    for i, res in zip(miss_first, compute([paths[i] for i in miss_first]), strict=True):
+        digest = digests[i]
+        assert digest is not None
+        if isinstance(res, E.InputFileError):
+            cache.put_error(digest, res)
+        else:
+            cache.put(digest, res)
+        results[i] = res
+        computed += 1
+    for pos in todo.values():
+        for j in pos[1:]:
+            results[j] = results[pos[0]]
+    return results, from_cache, computed
 
 
 def _typed_error(aligner: Aligner, path: str, message: str) -> E.InputFileError:
@@ -199,44 +301,9 @@ def load_faces(
     ``(path, message)`` and never raised; the faces of the files that worked come back in input
     order with their positions in ``index``. Identical files are aligned once.
     """
-    cache = FaceCache(aligner, cache_dir)
     paths = [os.fspath(p) for p in paths]
-    results: list[np.ndarray | E.InputFileError | None] = [None] * len(paths)
-    digests: list[str | None] = [None] * len(paths)
-    from_cache = 0
-    todo: dict[str, list[int]] = {}  # digest -> positions
-    for i, path in enumerate(paths):
-        try:
-            digest = file_sha256(path)
-        except E.InputFileError as e:  # missing, unreadable, or not a regular file (FIFO, device, folder)
-            results[i] = E.InputFileError(path, f"cannot read file: {e.reason}")
-            continue
-        digests[i] = digest
-        if digest in todo:
-            todo[digest].append(i)
-            continue
-        hit = cache.get(digest, path)
-        if hit is None:
-            todo[digest] = [i]
-        else:
-            results[i] = hit
-            from_cache += 1
-            todo.setdefault(digest, [])  # later duplicates copy this result
-            todo[digest].append(i)
-    # positions whose digest was a hit are filled from the first one; misses need the aligner
-    miss_first = [pos[0] for pos in todo.values() if results[pos[0]] is None]
-    aligned = _align_many(aligner, [paths[i] for i in miss_first], workers, progress)
-    for i, res in zip(miss_first, aligned, strict=True):
-        digest = digests[i]
-        assert digest is not None
-        if isinstance(res, np.ndarray):
-            cache.put(digest, res)
-        else:
-            cache.put_error(digest, res)
-        results[i] = res
-    for pos in todo.values():
-        for j in pos[1:]:
-            results[j] = results[pos[0]]
+    results, from_cache, computed = cached_map(
+        paths, FaceCache(aligner, cache_dir), lambda misses: _align_many(aligner, misses, workers, progress))
 
     faces: list[np.ndarray] = []
     index: list[int] = []
@@ -253,7 +320,7 @@ def load_faces(
         raise E.SiameseError(f"aligner returned faces of different shapes: {sorted(shapes)}")
     size = int(getattr(aligner, "size", 112))
     stacked = np.stack(faces).astype(np.uint8, copy=False) if faces else np.zeros((0, size, size, 3), np.uint8)
-    return LoadedFaces(stacked, np.asarray(index, dtype=np.int64), errs, from_cache, len(miss_first))
+    return LoadedFaces(stacked, np.asarray(index, dtype=np.int64), errs, from_cache, computed)
 
 
 def unpack_faces(result: Any) -> tuple[np.ndarray, np.ndarray, list[tuple[str, str]]]:
