@@ -48,6 +48,8 @@ LOSSES.register("contrastive", "siamese.losses.contrastive:ContrastiveLoss")
 LOSSES.register("batch_contrastive", "siamese.losses.batch_contrastive:BatchContrastiveLoss")
 LOSSES.register("triplet_semihard", "siamese.losses.triplet:TripletSemiHardLoss")
 LOSSES.register("triplet_hard", "siamese.losses.triplet:TripletHardLoss")
+LOSSES.register("embedding_distillation", "siamese.losses.distillation:EmbeddingDistillationLoss")
+LOSSES.register("relational_distillation", "siamese.losses.distillation:RelationalDistillationLoss")
 
 MINERS: Registry[Any] = Registry("miner", key="loss.miner")
 MINERS.register("all_pairs", "siamese.losses.miners.all_pairs:AllPairsMiner")

@@ -57,7 +57,8 @@ def test_lazy_entry_imports_on_first_lookup_only():
 def test_plugins_table_reads_without_tensorflow():
     # the table itself is lazy: listing names must not import Keras or TensorFlow
     assert "euclidean" in plugins.DISTANCES and "angular" in plugins.DISTANCES
-    assert plugins.LOSSES.names() == ["batch_contrastive", "contrastive", "triplet_hard", "triplet_semihard"]
+    assert plugins.LOSSES.names() == ["batch_contrastive", "contrastive", "embedding_distillation",
+                                      "relational_distillation", "triplet_hard", "triplet_semihard"]
     assert set(plugins.DETECTORS.names()) == {"mtcnn", "none", "yunet"}
     assert set(plugins.INDEXES.names()) == {"flat", "hnsw", "ivf"}
 
