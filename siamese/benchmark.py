@@ -255,7 +255,7 @@ def _score_fold(model_dir: Path, pf: Any, same: np.ndarray, fold_of: np.ndarray,
 def _roc_png(folds: list[FoldResult], same: np.ndarray, fold_of: np.ndarray, pooled: Any, path: Path) -> Path:
     """ROC (TAR vs FAR, log FAR) of each fold's pairs under its own model, and of all folds pooled."""
     from siamese.evaluation import operating_points
-    from siamese.evaluation.report import new_figure, save_png
+    from siamese.evaluation.report import new_figure, roc_axes, save_png
 
     fig, ax = new_figure(6.0, 4.5)
     for f in folds:
@@ -266,14 +266,8 @@ def _roc_png(folds: list[FoldResult], same: np.ndarray, fold_of: np.ndarray, poo
                 label=f"fold {f.fold} (acc {f.accuracy:.3f})")
     keep = pooled.far > 0
     ax.step(pooled.far[keep], pooled.tar[keep], where="post", color="black", linewidth=1.8, label="pooled")
-    ax.set_xscale("log")
-    ax.set_xlim(min(1.0 / max(pooled.n_impostor, 1), 1e-3) / 2, 1.0)
-    ax.set_ylim(0.0, 1.01)
-    ax.set_xlabel("FAR (false accept rate)")
-    ax.set_ylabel("TAR (true accept rate)")
-    ax.set_title(f"LFW View 2 ROC: {len(folds)} fold(s), each by its own model")
-    ax.grid(True, which="both", alpha=0.3)
-    ax.legend(loc="lower right", fontsize=7, ncol=2)
+    roc_axes(ax, pooled.n_impostor, f"LFW View 2 ROC: {len(folds)} fold(s), each by its own model", legend_size=7,
+             columns=2)
     return save_png(fig, path)
 
 

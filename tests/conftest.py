@@ -101,3 +101,17 @@ def orl_pairs_csv(tmp_path_factory: pytest.TempPathFactory, orl_root: Path) -> P
                 w.writerow([orl_root / f"s{s}" / f"{i}.pgm", orl_root / f"s{s}" / f"{i + 1}.pgm", 1])
                 w.writerow([orl_root / f"s{s}" / f"{i}.pgm", orl_root / f"s{s % 40 + 1}" / f"{i}.pgm", 0])
     return path
+
+
+def release_together(children: list, timeout: float = 120) -> None:
+    """Child processes that print ``ready`` and wait for ``go`` on stdin: release them at once, then require
+    each to exit 0 printing ``done``."""
+    for child in children:
+        assert child.stdout.readline().strip() == "ready", child.stderr.read()
+    for child in children:
+        child.stdin.write("go\n")
+        child.stdin.flush()
+    for child in children:
+        out, err = child.communicate(timeout=timeout)
+        assert child.returncode == 0, err
+        assert out.strip() == "done"

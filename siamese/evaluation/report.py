@@ -40,6 +40,18 @@ def save_png(fig: Any, path: Path) -> Path:
     return atomic_write_bytes(path, buffer.getvalue(), mode=0o644)
 
 
+def roc_axes(ax: Any, n_impostor: int, title: str, legend_size: int = 8, columns: int = 1) -> None:
+    """The ROC plot's frame: log FAR axis down to one impostor pair, TAR 0..1, labels, grid, legend."""
+    ax.set_xscale("log")
+    ax.set_xlim(min(1.0 / max(n_impostor, 1), 1e-3) / 2, 1.0)
+    ax.set_ylim(0.0, 1.01)
+    ax.set_xlabel("FAR (false accept rate)")
+    ax.set_ylabel("TAR (true accept rate)")
+    ax.set_title(title)
+    ax.grid(True, which="both", alpha=0.3)
+    ax.legend(loc="lower right", fontsize=legend_size, ncol=columns)
+
+
 def _roc_png(result: EvaluationResult, far: np.ndarray, tar: np.ndarray, path: Path) -> Path:
     fig, ax = new_figure()
     keep = far > 0  # log axis: FAR 0 cannot be drawn
@@ -48,14 +60,7 @@ def _roc_png(result: EvaluationResult, far: np.ndarray, tar: np.ndarray, path: P
         if entry["far"] > 0:
             ax.plot(entry["far"], entry["tar"], "o",
                     label=f"TAR {entry['tar']:.3f} @ FAR<={entry['target_far']:g}")
-    ax.set_xscale("log")
-    ax.set_xlim(min(1.0 / max(result.n_impostor, 1), 1e-3) / 2, 1.0)
-    ax.set_ylim(0.0, 1.01)
-    ax.set_xlabel("FAR (false accept rate)")
-    ax.set_ylabel("TAR (true accept rate)")
-    ax.set_title(f"ROC: {result.n_genuine} genuine, {result.n_impostor} impostor pairs")
-    ax.grid(True, which="both", alpha=0.3)
-    ax.legend(loc="lower right", fontsize=8)
+    roc_axes(ax, result.n_impostor, f"ROC: {result.n_genuine} genuine, {result.n_impostor} impostor pairs")
     return save_png(fig, path)
 
 

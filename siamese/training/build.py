@@ -119,17 +119,11 @@ class _Margins:
     """The named margins of several losses seen as one (the embedding loss's and the head's ``head_margin``)."""
 
     def __init__(self, *losses: Any) -> None:
+        from siamese.callbacks.margin_scheduler import find_margins
+
         self.margins: dict[str, Any] = {}
         for loss in losses:
-            self.margins.update(margin_variables(loss))
-
-
-def margin_variables(loss: Any) -> dict[str, Any]:
-    """``{name: keras.Variable}`` of a loss's margins (``loss.margins``, else ``{"margin": loss.margin}``)."""
-    margins = getattr(loss, "margins", None)
-    if isinstance(margins, dict):
-        return dict(margins)
-    return {"margin": loss.margin} if hasattr(loss, "margin") else {}
+            self.margins.update(find_margins(loss) or {})
 
 
 def check_head(cfg: dict[str, Any]) -> None:

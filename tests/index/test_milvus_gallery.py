@@ -23,6 +23,7 @@ from siamese.index import (
     open_or_create_gallery,
 )
 from siamese.index.milvus_gallery import DEFAULT_COLLECTION, MilvusGallery, parse_milvus_address
+from tests.conftest import release_together
 
 pytest.importorskip("pymilvus")
 pytest.importorskip("milvus_lite")
@@ -134,15 +135,7 @@ def test_two_processes_enrolling_into_one_lite_gallery_lose_nothing(tmp_path: Pa
     children = [subprocess.Popen([sys.executable, str(_WORKER), address, prefix, str(n)], stdin=subprocess.PIPE,
                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
                 for prefix in ("a", "b")]
-    for child in children:
-        assert child.stdout.readline().strip() == "ready", child.stderr.read()
-    for child in children:  # release both at once
-        child.stdin.write("go\n")
-        child.stdin.flush()
-    for child in children:
-        out, err = child.communicate(timeout=240)
-        assert child.returncode == 0, err
-        assert out.strip() == "done"
+    release_together(children, timeout=240)
     with open_gallery(address, "fp-test") as gallery:
         names = gallery.names()
         assert names == sorted(f"{p}{i:04d}" for p in "ab" for i in range(n))

@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 
 from siamese.index import FaceGallery
+from tests.conftest import release_together
 
 _WORKER = Path(__file__).with_name("_worker.py")
 _spec = importlib.util.spec_from_file_location("_index_worker", _WORKER)
@@ -80,15 +81,7 @@ def test_two_processes_enrolling_at_once_lose_nothing(tmp_path: Path) -> None:
     FaceGallery.create(directory, "fp-test", worker.DIM).close()
     n = 15
     children = [_spawn("enroll", str(directory), prefix, str(n)) for prefix in ("a", "b")]
-    for child in children:
-        assert child.stdout.readline().strip() == "ready", child.stderr.read()
-    for child in children:  # release both at once
-        child.stdin.write("go\n")
-        child.stdin.flush()
-    for child in children:
-        out, err = child.communicate(timeout=120)
-        assert child.returncode == 0, err
-        assert out.strip() == "done"
+    release_together(children)
     assert _check_consistent(directory) == 2 * n
     with FaceGallery.open(directory, "fp-test") as gallery:
         assert len(gallery) == 2 * n
@@ -115,15 +108,7 @@ def test_processes_racing_to_create_a_gallery_lose_no_enrolment(tmp_path: Path) 
     for repeat in range(3):
         directory = tmp_path / f"g{repeat}"  # does not exist: every child races to create it
         children = [_spawn("race", str(directory), prefix, str(n)) for prefix in prefixes]
-        for child in children:
-            assert child.stdout.readline().strip() == "ready", child.stderr.read()
-        for child in children:  # release all at once
-            child.stdin.write("go\n")
-            child.stdin.flush()
-        for child in children:
-            out, err = child.communicate(timeout=120)
-            assert child.returncode == 0, err
-            assert out.strip() == "done"
+        release_together(children)
         with FaceGallery.open(directory, "fp-test", read_only=True) as gallery:
             assert gallery.names() == sorted(f"{p}{i:04d}" for p in prefixes for i in range(n))
             assert gallery.verify() == []
