@@ -73,9 +73,12 @@ class CategoryLabel:
         return {"label": self.label, "reasons": list(self.reasons)}
 
 
-def lfw_category(faces_cfg: dict[str, Any], train_dir: Path, images_dir: Path) -> CategoryLabel:
-    """The LFW category of a benchmark run from its alignment settings and its training images.
+def lfw_category(faces_cfg: dict[str, Any], train_dir: Path, images_dir: Path,
+                 teacher: str | None = None) -> CategoryLabel:
+    """The LFW category of a benchmark run from its alignment settings, its training images and its teacher.
 
+    * a pretrained teacher (``teacher.name``; e.g. dlib, trained on millions of identity-labelled faces from
+      outside LFW): identity-labelled outside data;
     * training images other than the benchmark's images folder: identity-labelled outside data;
     * a face detector (mtcnn, yunet; or the ``none`` detector's YuNet face check) trained elsewhere with face boxes
       and landmarks but no identity labels: label-free outside data;
@@ -84,6 +87,10 @@ def lfw_category(faces_cfg: dict[str, Any], train_dir: Path, images_dir: Path) -
     """
     reasons = ["the training people's identity labels form the training pairs (Unrestricted)"]
     detector = str(faces_cfg["detector"])
+    if teacher is not None:
+        reasons.append(f"the student learns from the {teacher} teacher, a model trained on identity-labelled faces "
+                       "from outside LFW (Labeled Outside Data)")
+        return CategoryLabel(UNRESTRICTED_LABELED, tuple(reasons))
     if Path(train_dir).resolve() != Path(images_dir).resolve():
         reasons.append(f"training images ({train_dir}) are not the benchmark's images folder ({images_dir}): "
                        "treated as identity-labelled outside data")
@@ -304,7 +311,7 @@ def run_lfw_benchmark(cfg: dict[str, Any], out: str | os.PathLike[str], *,
     index = miniature_index(all_pairs, max_pairs_per_fold)
     bench = all_pairs.select(index)
     settings = _settings(cfg, pairs_path, index, flip)
-    category = lfw_category(cfg["faces"], root / cfg["data"]["train"], images_dir)
+    category = lfw_category(cfg["faces"], root / cfg["data"]["train"], images_dir, cfg["teacher"]["name"])
 
     pf = pair_faces(bench, make_aligner(cfg["faces"]), cache=True, progress=progress, fallback="center")
     same = bench.same[pf.ok].astype(np.int64)

@@ -57,6 +57,13 @@ DEFAULTS: dict[str, Any] = {
         "margin_schedule": None,   # one schedule for `margin`, e.g. {name: linear_warmup, start: 0.5, end: 1.0,
                                    # warmup_epochs: 3}, or {margin_name: schedule, ...} for several margins
     },
+    "teacher": {
+        "name": None,              # a pretrained teacher to distil (siamese.plugins.TEACHERS: dlib); None: none
+        "args": {},                # keyword arguments of the teacher (dlib: upsample, jitters)
+        "weight": 1.0,             # weight of 1 - cos(student, teacher) per photo (needs embedding_dim == teacher's)
+        "relational_weight": 1.0,  # weight of (d_student - d_teacher)^2 over the batch's pairs
+        "cache_dir": None,         # where teacher embeddings are kept; None -> the siamese cache
+    },
     "train": {
         "epochs": 10,
         "steps_per_epoch": 100,
@@ -95,7 +102,8 @@ CHOICES: dict[str, tuple[Any, ...]] = {
 # keys whose value is free-form (a dict of anything, or None/dict)
 FREE = {"model.tower_args", "model.head", "loss.args", "loss.margin_schedule", "loss.pos_margin", "loss.miner",
         "loss.reducer", "train.early_stopping", "train.profile_batches",
-        "data.root", "data.max_identities", "faces.yunet_model"}
+        "data.root", "data.max_identities", "faces.yunet_model", "teacher.name", "teacher.args",
+        "teacher.cache_dir"}
 
 
 def _check(value: Any, default: Any, key: str) -> Any:
@@ -202,6 +210,25 @@ def _check_head(model: dict[str, Any]) -> None:
     model["head"] = merged
 
 
+def _check_teacher(config: dict[str, Any]) -> None:
+    teacher = config["teacher"]
+    if teacher["name"] is None:
+        return
+    if not isinstance(teacher["name"], str):
+        raise ConfigError(f"teacher.name: expected a teacher name or null, got {teacher['name']!r}")
+    teacher["name"] = plugins.TEACHERS.canonical(teacher["name"])
+    if not isinstance(teacher["args"], dict):
+        raise ConfigError(f"teacher.args: expected a mapping, got {teacher['args']!r}")
+    if teacher["cache_dir"] is not None and not isinstance(teacher["cache_dir"], str):
+        raise ConfigError(f"teacher.cache_dir: expected a path, got {teacher['cache_dir']!r}")
+    if teacher["weight"] == 0 and teacher["relational_weight"] == 0:
+        raise ConfigError("teacher.weight / teacher.relational_weight: one must be positive (or set teacher.name "
+                          "to null)")
+    if getattr(plugins.LOSSES.get(config["loss"]["name"]), "pair_input", False):
+        raise ConfigError(f"teacher: needs a loss on identity-labelled batches (e.g. batch_contrastive), not "
+                          f"{config['loss']['name']!r}")
+
+
 def validate(config: dict[str, Any]) -> dict[str, Any]:
     """Return ``config`` merged over the defaults, or raise ConfigError naming the bad key."""
     if not isinstance(config, dict):
@@ -219,6 +246,7 @@ def validate(config: dict[str, Any]) -> dict[str, Any]:
         raise ConfigError(f"model.tower_args: expected a mapping, got {out['model']['tower_args']!r}")
     _check_schedules(out["loss"])
     _check_head(out["model"])
+    _check_teacher(out)
     loss = out["loss"]
     pos = loss["pos_margin"]
     if pos is not None and (isinstance(pos, bool) or not isinstance(pos, int | float) or not math.isfinite(pos)

@@ -9,10 +9,17 @@ from __future__ import annotations
 import csv
 import json
 import os
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any, ClassVar
 
+import cv2
 import numpy as np
 import pytest
+
+from siamese import plugins
+from siamese.errors import NoFaceError
+from siamese.teachers import Teacher
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
@@ -115,3 +122,42 @@ def release_together(children: list, timeout: float = 120) -> None:
         out, err = child.communicate(timeout=timeout)
         assert child.returncode == 0, err
         assert out.strip() == "done"
+
+
+# A recording teacher: a fixed random projection of the photo (no model files), registered as ``recording``; it
+# records every photo it is shown, and finds no face in a photo whose name is in ``RecordingTeacher.faceless``.
+class RecordingTeacher(Teacher):
+    name = "recording"
+    dim = 16
+    seen: ClassVar[list[str]] = []
+    faceless: ClassVar[set[str]] = set()
+
+    def __init__(self, salt: int = 0) -> None:
+        self.salt = salt
+        self._proj = np.random.default_rng(salt).normal(size=(8 * 8, self.dim)).astype(np.float32)
+
+    def embed_image(self, image_rgb: np.ndarray, source: str = "<image>") -> np.ndarray:
+        RecordingTeacher.seen.append(source)
+        if Path(source).name in self.faceless:
+            raise NoFaceError(source, "no face found by the recording teacher")
+        gray = cv2.resize(cv2.cvtColor(image_rgb, cv2.COLOR_RGB2GRAY), (8, 8), interpolation=cv2.INTER_AREA)
+        v = (gray.astype(np.float32).reshape(-1) / 255.0 - 0.5) @ self._proj
+        return v / np.linalg.norm(v)
+
+    def settings_key(self) -> str:
+        return f"recording:salt={self.salt}"
+
+    def get_config(self) -> dict[str, Any]:
+        return {**super().get_config(), "salt": self.salt}
+
+
+@pytest.fixture
+def recording_teacher(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[type[RecordingTeacher]]:
+    monkeypatch.setenv("SIAMESE_CACHE", str(tmp_path / "cache"))
+    if "recording" not in plugins.TEACHERS:
+        plugins.TEACHERS.register("recording", RecordingTeacher)
+    RecordingTeacher.seen.clear()
+    RecordingTeacher.faceless.clear()
+    yield RecordingTeacher
+    RecordingTeacher.seen.clear()
+    RecordingTeacher.faceless.clear()

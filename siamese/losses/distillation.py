@@ -10,6 +10,9 @@ as the rest of :mod:`siamese.losses`: a distance (:mod:`siamese.distances`) and 
   the same distance for both (teacher embeddings are L2-normalised first): the student reproduces the teacher's
   pair distances, i.e. a contrastive-style objective whose targets come from the teacher (Park et al., "Relational
   Knowledge Distillation", CVPR 2019, distance-wise term without its normalisation).
+
+An all-zero teacher row means "the teacher has no embedding of this photo" (it found no face): the photo's terms
+get weight 0 (its pairs too), so such photos still serve the labelled loss without a made-up target.
 """
 
 from __future__ import annotations
@@ -27,18 +30,25 @@ def _unit(x: Any) -> Any:
     return distances.l2_normalize(ops.cast(x, "float32"), axis=-1)
 
 
+def teacher_present(teacher: Any) -> Any:
+    """``(n,)`` float32: 1 where the teacher row is an embedding, 0 where it is all zero (no teacher output)."""
+    return ops.cast(ops.any(ops.not_equal(ops.cast(teacher, "float32"), 0.0), axis=-1), "float32")
+
+
 def embedding_distillation_terms(teacher: Any, student: Any) -> Any:
     """``(n,)`` float32: ``1 - cos(student_i, teacher_i)``."""
     return 1.0 - ops.sum(_unit(teacher) * _unit(student), axis=-1)
 
 
 def relational_distillation_terms(teacher: Any, student: Any, distance: Any = "euclidean") -> tuple[Any, Any]:
-    """``((n, n) squared differences of pair distances, (n, n) 0/1 weights of the pairs i < j)``."""
+    """``((n, n) squared differences of pair distances, (n, n) 0/1 weights of the pairs i < j whose two photos
+    have a teacher embedding)``."""
     dist = distances.get(distance)
     t = dist.matrix(_unit(teacher))
     s = dist.matrix(ops.cast(student, "float32"))
     n = ops.shape(t)[0]
-    upper = ops.triu(ops.ones((n, n), dtype="float32"), k=1)
+    present = teacher_present(teacher)
+    upper = ops.triu(ops.ones((n, n), dtype="float32"), k=1) * present[:, None] * present[None, :]
     return ops.square(s - t), upper
 
 
@@ -63,7 +73,7 @@ class EmbeddingDistillationLoss(_DistillationLoss):
         super().__init__(reducer, reduction, name, dtype)
 
     def call(self, y_true: Any, y_pred: Any) -> Any:
-        return self.reducer(embedding_distillation_terms(y_true, y_pred))
+        return self.reducer(embedding_distillation_terms(y_true, y_pred), teacher_present(y_true))
 
 
 @keras.saving.register_keras_serializable(package="siamese")

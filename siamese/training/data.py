@@ -28,6 +28,7 @@ class PreparedData:
     val_same: np.ndarray       # 1 = same person
     summary: dict[str, Any] = field(default_factory=dict)
     people: list[str] = field(default_factory=list)   # every identity used (training and validation), sorted
+    train_paths: list[str] = field(default_factory=list)  # the photo of each row of train_faces
 
 
 def sample_pairs(labels: np.ndarray, n: int, genuine_fraction: float = 0.5,
@@ -89,7 +90,7 @@ def prepare_data(cfg: dict[str, Any], progress: bool = True, exclude_people: Ite
 
     aligner = make_aligner(cfg["faces"])
 
-    def load(ds: Any) -> tuple[np.ndarray, np.ndarray, int]:
+    def load(ds: Any) -> tuple[np.ndarray, np.ndarray, int, list[str]]:
         if cfg["faces"]["cache"]:
             loaded: Any = sdata.load_faces(ds.paths, aligner, progress=progress)
         else:
@@ -97,10 +98,10 @@ def prepare_data(cfg: dict[str, Any], progress: bool = True, exclude_people: Ite
         faces, index, errors = unpack_faces(loaded)
         for path, reason in errors[:5]:
             log.warning("skipped %s: %s", path, reason)
-        return faces, np.asarray(ds.labels)[index], len(errors)
+        return faces, np.asarray(ds.labels)[index], len(errors), [str(ds.paths[i]) for i in index]
 
-    train_faces, train_labels, train_err = load(train_set)
-    val_faces, val_labels, val_err = load(val_set)
+    train_faces, train_labels, train_err, train_paths = load(train_set)
+    val_faces, val_labels, val_err, _ = load(val_set)
     a, b, same = sample_pairs(val_labels, dcfg["val_pairs"], 0.5, seed=cfg["seed"] + 1)
     summary = {
         "source": str(dcfg["train"]),
@@ -114,4 +115,4 @@ def prepare_data(cfg: dict[str, Any], progress: bool = True, exclude_people: Ite
         "skipped_images": int(train_err + val_err),
     }
     people = sorted(set(train_set.names) | set(val_set.names))
-    return PreparedData(train_faces, train_labels, val_faces, val_labels, a, b, same, summary, people)
+    return PreparedData(train_faces, train_labels, val_faces, val_labels, a, b, same, summary, people, train_paths)

@@ -18,6 +18,7 @@ from siamese.config import dump_config
 from siamese.training import build
 from siamese.training.card import calibrate_on_validation, model_card, validation_distances, validation_figures
 from siamese.training.data import PreparedData, prepare_data
+from siamese.training.distill import TeacherTargets, distillation_losses, teacher_targets
 
 
 @dataclass
@@ -64,11 +65,14 @@ def _callbacks(cfg: dict[str, Any], out: Path, tower: Any, losses: list[Any], da
     return cbs
 
 
-def _joint_model(cfg: dict[str, Any], tower: Any, loss: Any, data: PreparedData, compile_args: dict[str, Any],
-                 augment: Any) -> tuple[Any, Any, Any]:
-    """The tower plus an identification head over the training identities (DeepID2-style joint training):
-    outputs ``{"embedding", "identity"}``, losses ``{embedding loss, head loss * model.head.weight}``. The head is
-    never saved (the tower is)."""
+def _multi_output_model(cfg: dict[str, Any], tower: Any, loss: Any, data: PreparedData,
+                        compile_args: dict[str, Any], augment: Any,
+                        teacher: TeacherTargets | None) -> tuple[Any, Any, Any]:
+    """The tower with the extra training terms of the config, each an output of its own: ``"embedding"`` (the
+    labelled embedding loss, weight 1), ``"identity"`` (an identification head over the training identities,
+    DeepID2-style, ``model.head.weight``), ``"teacher"`` / ``"teacher_relation"`` (distillation toward the
+    teacher's embeddings, ``teacher.weight`` / ``teacher.relational_weight``). Only the tower is ever saved.
+    Returns ``(model, dataset, head loss or None)``."""
     import keras
     import numpy as np
 
@@ -76,13 +80,25 @@ def _joint_model(cfg: dict[str, Any], tower: Any, loss: Any, data: PreparedData,
 
     t = cfg["train"]
     classes, labels = np.unique(data.train_labels, return_inverse=True)  # class ids 0..C-1
-    layer, head_loss = build.build_head(cfg, len(classes))
-    model = keras.Model(tower.input, {"embedding": tower.output, "identity": layer(tower.output)})
-    model.compile(**{**compile_args, "loss": {"embedding": loss, "identity": head_loss}},
-                  loss_weights={"embedding": 1.0, "identity": float(cfg["model"]["head"]["weight"])})
+    emb = tower.output
+    outputs: dict[str, Any] = {"embedding": emb}
+    losses: dict[str, Any] = {"embedding": loss}
+    weights: dict[str, float] = {"embedding": 1.0}
+    targets: dict[str, Any] = {"embedding": None}
+    head_loss = None
+    if cfg["model"]["head"] is not None:
+        layer, head_loss = build.build_head(cfg, len(classes))
+        outputs["identity"], losses["identity"] = layer(emb), head_loss
+        weights["identity"], targets["identity"] = float(cfg["model"]["head"]["weight"]), None
+    if teacher is not None:
+        for name, (term, weight) in distillation_losses(cfg).items():
+            outputs[name] = keras.layers.Identity(name=name)(emb)
+            losses[name], weights[name], targets[name] = term, weight, teacher.embeddings
+    model = keras.Model(tower.input, outputs)
+    model.compile(**{**compile_args, "loss": losses}, loss_weights=weights)
     ds = sdata.pk_dataset(data.train_faces, labels.astype(np.int32), P=t["pk"]["P"], K=t["pk"]["K"],
-                          seed=cfg["seed"], augment=augment)
-    return model, ds.map(lambda x, y: (x, {"embedding": y, "identity": y})), head_loss
+                          seed=cfg["seed"], augment=augment, targets=targets)
+    return model, ds, head_loss
 
 
 def train(cfg: dict[str, Any], out_dir: str | os.PathLike[str], progress: bool = True, debug: bool = False,
@@ -107,6 +123,7 @@ def train(cfg: dict[str, Any], out_dir: str | os.PathLike[str], progress: bool =
     build.set_seeds(cfg["seed"])
     if data is None:
         data = prepare_data(cfg, progress=progress)
+    teacher = teacher_targets(cfg, data, progress=progress)  # before anything is written: its errors are the user's
     out.mkdir(parents=True, exist_ok=True)  # only once the data is known to be usable
     precision = build.resolve_precision(cfg["train"]["precision"])
     keras.mixed_precision.set_global_policy(precision)
@@ -131,13 +148,13 @@ def train(cfg: dict[str, Any], out_dir: str | os.PathLike[str], progress: bool =
                 ds = sdata.pair_dataset(data.train_faces, data.train_labels, batch_size=t["batch_size"],
                                         genuine_fraction=t["genuine_fraction"], seed=cfg["seed"], augment=augment)
                 tower = model.get_layer("tower")
-            elif cfg["model"]["head"] is None:
+            elif cfg["model"]["head"] is None and teacher is None:
                 model = tower
                 model.compile(**compile_args)
                 ds = sdata.pk_dataset(data.train_faces, data.train_labels, P=t["pk"]["P"], K=t["pk"]["K"],
                                       seed=cfg["seed"], augment=augment)
             else:
-                model, ds, head_loss = _joint_model(cfg, tower, loss, data, compile_args, augment)
+                model, ds, head_loss = _multi_output_model(cfg, tower, loss, data, compile_args, augment, teacher)
         cbs = _callbacks(cfg, out, tower, [loss] + ([head_loss] if cfg["model"]["head"] else []), data, ds)
         val_before = validation_figures(validation_distances(tower, data, distance, t["flip_eval"]), data)
         hist = model.fit(ds, epochs=t["epochs"], steps_per_epoch=t["steps_per_epoch"], callbacks=cbs, shuffle=False,
@@ -155,6 +172,7 @@ def train(cfg: dict[str, Any], out_dir: str | os.PathLike[str], progress: bool =
     val_d = validation_distances(tower, data, distance, t["flip_eval"])
     val_metrics = validation_figures(val_d, data)
     card = model_card(cfg, data, history, precision, val_metrics, val_before, start)
+    card["teacher"] = teacher.summary if teacher is not None else None
     md = ModelDir.write(out, tower, card, config_text=dump_config(cfg), history=history, force=True)
     calibrate_on_validation(md, val_d, data, distance)
     return TrainResult(out, history, val_metrics, time.time() - start, val_before)

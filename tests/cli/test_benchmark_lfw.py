@@ -152,3 +152,43 @@ def test_other_settings_in_the_same_folder_are_refused(run: dict[str, Any], monk
     code, _, err = run_cli("benchmark", "lfw", run["config"], "--data", run["data_root"], "--out", run["out"],
                            "--folds", "0", "--max-pairs-per-fold", "10", "--max-people", "12")
     assert code == 2 and "finished with other settings" in err and len(err.strip().splitlines()) == 1
+
+
+def test_a_teacher_only_ever_sees_the_training_side_of_each_fold(
+        tmp_path: Path, data_root: Path, recording_teacher: type, monkeypatch: pytest.MonkeyPatch) -> None:
+    """With a teacher in the config, the photos it embeds while fold k trains belong to none of fold k's people,
+    and the report's category says the run learnt from labelled outside data."""
+    import siamese.teachers
+    import siamese.training
+
+    config = tmp_path / "teacher.yaml"
+    config.write_text(CONFIG.replace("loss: {name: contrastive, margin: 1.0}",
+                                     "loss: {name: batch_contrastive, margin: 1.0}\n"
+                                     "teacher: {name: recording, weight: 1.0}")
+                      .replace("embedding_dim: 16", "embedding_dim: 16").replace("batch_size: 8", "pk: {P: 4, K: 2}"))
+    shown: dict[str, list[str]] = {}
+    current = {"fold": ""}
+    real_train, real_embed = siamese.training.train, siamese.teachers.teacher_embeddings
+
+    def tracking_train(cfg: dict, out_dir: Any, **kw: Any) -> Any:
+        current["fold"] = Path(out_dir).parent.name
+        return real_train(cfg, out_dir, **kw)
+
+    def tracking_embed(paths: Any, teacher: Any, **kw: Any) -> Any:
+        shown.setdefault(current["fold"], []).extend(str(p) for p in paths)
+        return real_embed(paths, teacher, **kw)
+
+    monkeypatch.setattr(siamese.training, "train", tracking_train)
+    monkeypatch.setattr(siamese.teachers, "teacher_embeddings", tracking_embed)
+    from siamese import api
+
+    report = api.benchmark_lfw(config, tmp_path / "out", data=data_root, folds=[0, 1], max_pairs_per_fold=20,
+                               max_people=12, progress=False)
+    pairs = _view2(data_root)
+    assert sorted(shown) == ["fold-0", "fold-1"]
+    for k in (0, 1):
+        fold_people = pairs.fold(k).people()
+        seen_people = {Path(p).parent.name for p in shown[f"fold-{k}"]}
+        assert seen_people and not seen_people & fold_people
+        assert set(recording_teacher.seen) <= set(shown["fold-0"]) | set(shown["fold-1"])
+    assert report.to_dict()["category"]["label"] == "Unrestricted, Labeled Outside Data"

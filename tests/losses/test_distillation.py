@@ -65,3 +65,16 @@ def test_a_student_fit_toward_the_teacher_lowers_both_losses(rng: np.random.Gene
     student.fit(x, teacher, batch_size=16, epochs=15, verbose=0, shuffle=False)
     after = (float(relational(teacher, student(x))), float(direct(teacher, student(x))))
     assert after[0] < 0.5 * before[0] and after[1] < 0.5 * before[1]
+
+
+def test_photos_without_a_teacher_embedding_are_left_out(rng: np.random.Generator) -> None:
+    """An all-zero teacher row (the teacher found no face) weighs nothing: the losses equal those of the batch
+    without that photo."""
+    t = rng.normal(size=(6, 8)).astype(np.float32)
+    s = rng.normal(size=(6, 8)).astype(np.float32)
+    missing = t.copy()
+    missing[2] = 0.0
+    keep = [0, 1, 3, 4, 5]
+    for loss in (EmbeddingDistillationLoss(), RelationalDistillationLoss()):
+        assert float(loss(missing, s)) == pytest.approx(float(loss(t[keep], s[keep])), rel=1e-5)
+        assert float(loss(missing, s)) != pytest.approx(float(loss(t, s)), rel=1e-3)
