@@ -8,7 +8,8 @@ up to ``max_queue_size`` batches ahead. Images come out float32 in [0, 255], ``(
 
 Randomness: batch ``i`` of epoch ``e`` draws everything (sampling, then augmentation) from
 ``np.random.default_rng([seed, e, i])``, so batches do not depend on which worker makes them or in which order, and
-each epoch draws new ones (``on_epoch_end``, called by ``fit``, advances :attr:`epoch`; set it to resume).
+each epoch draws new ones: ``on_epoch_end`` advances :attr:`epoch` (``fit`` calls it after each epoch, and once
+before the first); set :attr:`epoch` to resume a sequence.
 
 Data-parallel training: with ``shard=(k, n)`` every process draws the same global batch and keeps its rows
 ``k*B/n : (k+1)*B/n`` (images and targets alike); with a :class:`NumpyAugment` the augmentation parameters are drawn
