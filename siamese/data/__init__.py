@@ -10,6 +10,8 @@
 * tf.data pipelines (import TensorFlow on first use): :func:`pair_dataset`, :func:`pk_dataset`,
   :func:`pairs_eval_dataset`, their index-only forms :func:`pair_index_dataset`,
   :func:`pk_index_dataset`, and :func:`make_augmentation`.
+* The same training batches without TensorFlow (numpy, ``keras.utils.PyDataset``, any Keras backend; imported on
+  first use): :class:`PKBatches`, :class:`PairBatches`, :class:`NumpyAugment`, :func:`make_numpy_augmentation`.
 """
 
 from importlib import import_module
@@ -43,10 +45,14 @@ _LAZY = {
     "pk_index_dataset": "siamese.data.pipelines",
     "pairs_eval_dataset": "siamese.data.pipelines",
     "make_augmentation": "siamese.data.augment",
+    "PKBatches": "siamese.data.batches",
+    "PairBatches": "siamese.data.batches",
+    "NumpyAugment": "siamese.data.numpy_augment",
+    "make_numpy_augmentation": "siamese.data.numpy_augment",
 }
 
 
-def __getattr__(name: str) -> Any:  # TensorFlow only when a pipeline is asked for
+def __getattr__(name: str) -> Any:  # TensorFlow (Keras) only when a pipeline is asked for
     if name in _LAZY:
         return getattr(import_module(_LAZY[name]), name)
     raise AttributeError(f"module 'siamese.data' has no attribute {name!r}")

@@ -20,40 +20,18 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from siamese.data._sampling import check_faces, check_steps, pair_groups, pk_groups
 from siamese.errors import ConfigError
 
 AUTOTUNE = tf.data.AUTOTUNE
 Augment = keras.layers.Layer | Callable[[tf.Tensor], tf.Tensor] | bool | None
 
 
-def _check_faces(faces: Any, labels: Any) -> tuple[np.ndarray, np.ndarray]:
-    faces = np.asarray(faces)
-    labels = np.asarray(labels).reshape(-1)
-    if faces.ndim != 4 or faces.shape[-1] != 3:
-        raise ValueError(f"faces must be (N, H, W, 3), got {faces.shape}")
-    if len(faces) != len(labels):
-        raise ValueError(f"{len(faces)} faces but {len(labels)} labels")
-    if not np.issubdtype(labels.dtype, np.integer):
-        raise ValueError(f"labels must be integers, got {labels.dtype}")
-    return faces, labels.astype(np.int64)
-
-
-class _Groups:
-    """Positions grouped by label: ``order[starts[c]:starts[c]+counts[c]]`` are the faces of class c."""
-
-    def __init__(self, labels: np.ndarray) -> None:
-        self.classes, inverse = np.unique(labels, return_inverse=True)
-        self.order = np.argsort(inverse, kind="stable").astype(np.int64)
-        self.counts = np.bincount(inverse).astype(np.int64)
-        self.starts = (np.cumsum(self.counts) - self.counts).astype(np.int64)
-
-
 def _keys(seed: int, steps: int | None) -> tf.data.Dataset:
     """One int64 key per batch; a new sequence on each iteration, the same for the same seed."""
+    check_steps(steps)
     keys = tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=True)
     if steps is not None:
-        if steps < 1:
-            raise ConfigError(f"steps: must be >= 1, got {steps}")
         keys = keys.take(steps)
     return keys
 
@@ -89,18 +67,7 @@ def pair_index_dataset(
     each. Identities (not images) are uniform, so a person with many photos does not dominate.
     Infinite when ``steps`` is None.
     """
-    labels = np.asarray(labels).reshape(-1).astype(np.int64)
-    if batch_size < 1:
-        raise ConfigError(f"batch_size: must be >= 1, got {batch_size}")
-    if not 0.0 <= genuine_fraction <= 1.0:
-        raise ConfigError(f"genuine_fraction: must be in [0, 1], got {genuine_fraction}")
-    n_gen = int(round(genuine_fraction * batch_size))
-    g = _Groups(labels)
-    eligible = np.flatnonzero(g.counts >= 2).astype(np.int64)
-    if n_gen > 0 and len(eligible) == 0:
-        raise ConfigError("genuine_fraction: no identity has 2 or more images, so no genuine pair exists")
-    if n_gen < batch_size and len(g.classes) < 2:
-        raise ConfigError("genuine_fraction: impostor pairs need at least 2 identities")
+    g, eligible, n_gen = pair_groups(labels, batch_size, genuine_fraction)
     order = tf.constant(g.order)
     counts = tf.constant(g.counts)
     starts = tf.constant(g.starts)
@@ -150,7 +117,7 @@ def pair_dataset(
     callable on float32 batches, ``True`` for ``make_augmentation(seed=seed)``, or None. Infinite
     when ``steps`` is None (give ``steps_per_epoch`` to ``fit``).
     """
-    faces, labels = _check_faces(faces, labels)
+    faces, labels = check_faces(faces, labels)
     index = pair_index_dataset(labels, batch_size, genuine_fraction, seed, steps)
     faces_t = tf.convert_to_tensor(faces)
     aug = _resolve_augment(augment, seed)
@@ -183,17 +150,7 @@ def pk_index_dataset(
     repeats drawn with replacement when ``replace`` is True, and is never drawn when False.
     Identities with a single image are never drawn when K >= 2 (they have no positive).
     """
-    labels = np.asarray(labels).reshape(-1).astype(np.int64)
-    if P < 1 or K < 1:
-        raise ConfigError(f"P and K: must be >= 1, got P={P}, K={K}")
-    g = _Groups(labels)
-    minimum = K if not replace else min(K, 2)
-    eligible = np.flatnonzero(g.counts >= minimum).astype(np.int64)
-    if len(eligible) < P:
-        raise ConfigError(
-            f"P: {P} identities per batch but only {len(eligible)} have >= {minimum} images"
-            + ("" if replace else " (replace=False)")
-        )
+    g, eligible = pk_groups(labels, P, K, replace)
     width = int(max(g.counts[eligible].max(), K))
     order = tf.constant(g.order)
     counts = tf.constant(g.counts)
@@ -240,7 +197,7 @@ def pk_dataset(
     ``steps`` is None. With ``targets`` (``{output name: per-image array, or None for the labels}``, e.g. teacher
     embeddings) the second element is a dict of those arrays gathered for the batch's images.
     """
-    faces, labels = _check_faces(faces, labels)
+    faces, labels = check_faces(faces, labels)
     index = pk_index_dataset(labels, P, K, seed, replace, steps)
     faces_t = tf.convert_to_tensor(faces)
     aug = _resolve_augment(augment, seed)
