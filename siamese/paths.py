@@ -1,7 +1,8 @@
 """Where things live: data, models, galleries, caches. Environment variables win over defaults.
 
 * ``SIAMESE_DATA``    face data root (holds ``lfw/`` and ``orl/``); no default.
-* ``SIAMESE_MODEL``   default model directory for verify/identify/enroll.
+* ``SIAMESE_MODEL``   default model directory for verify/identify/enroll; unset: the user data dir's ``model``
+  when one was put there, else the model shipped inside the package (:func:`packaged_model_dir`).
 * ``SIAMESE_GALLERY`` default gallery directory.
 * ``SIAMESE_YUNET``   path to ``face_detection_yunet_2023mar.onnx``.
 * ``SIAMESE_CACHE``   cache root (aligned-face cache, downloaded detector); default: user cache dir.
@@ -30,8 +31,19 @@ def data_root(explicit: str | os.PathLike[str] | None = None) -> Path:
     return path
 
 
+def packaged_model_dir() -> Path:
+    """The default model shipped inside the package (``siamese/assets/default_model``; see its ``model.json``)."""
+    return Path(__file__).resolve().parent / "assets" / "default_model"
+
+
 def default_model_dir() -> Path:
-    return Path(os.environ.get("SIAMESE_MODEL") or Path(user_data_dir(APP)) / "model").expanduser()
+    """``$SIAMESE_MODEL``, else ``<user data dir>/model`` when it holds a model, else :func:`packaged_model_dir`."""
+    if os.environ.get("SIAMESE_MODEL"):
+        return Path(os.environ["SIAMESE_MODEL"]).expanduser()
+    user = Path(user_data_dir(APP)) / "model"
+    if (user / "model.json").is_file() or not packaged_model_dir().is_dir():
+        return user
+    return packaged_model_dir()
 
 
 def default_gallery_dir() -> Path:

@@ -4,8 +4,11 @@ tower or schedule registered by a user is built the same way as the built-ins.""
 
 from __future__ import annotations
 
+import contextlib
+import importlib.util
 import inspect
 import random
+import warnings
 from typing import Any
 
 import numpy as np
@@ -23,26 +26,127 @@ def set_seeds(seed: int) -> None:
     keras.utils.set_random_seed(seed)
 
 
-def resolve_precision(requested: str) -> str:
-    """``auto`` -> ``mixed_float16`` when TensorFlow sees a GPU, else ``float32``."""
+BACKENDS = ("tensorflow", "jax")
+
+
+def backend() -> str:
+    """The Keras backend in use (``KERAS_BACKEND``; TensorFlow by default)."""
+    import keras
+
+    return str(keras.backend.backend())
+
+
+def has_tensorflow() -> bool:
+    """Whether TensorFlow can be imported (TFLite conversion and TensorBoard need it, whatever the backend)."""
+    return importlib.util.find_spec("tensorflow") is not None
+
+
+def check_backend(cfg: dict[str, Any]) -> None:
+    """ConfigError when the backend is not one training supports, or a TensorFlow-only option is asked for."""
+    name = backend()
+    if name not in BACKENDS:
+        raise ConfigError(f"KERAS_BACKEND: training runs on {' or '.join(BACKENDS)}, not {name!r}")
+    if name != "tensorflow":
+        for key in ("grad_norms", "profile_batches"):
+            if cfg["train"][key]:
+                raise ConfigError(f"train.{key}: needs KERAS_BACKEND=tensorflow (the backend is {name})")
+
+
+def gpu_available() -> bool:
+    """Whether the backend sees a GPU."""
+    if backend() == "jax":
+        import jax
+
+        return any(d.platform == "gpu" for d in jax.devices())
     import tensorflow as tf
 
+    return bool(tf.config.list_physical_devices("GPU"))
+
+
+def resolve_precision(requested: str) -> str:
+    """``auto`` -> ``mixed_float16`` when the backend sees a GPU, else ``float32``."""
     if requested == "auto":
-        return "mixed_float16" if tf.config.list_physical_devices("GPU") else "float32"
+        return "mixed_float16" if gpu_available() else "float32"
     return requested
 
 
-def get_strategy() -> Any:
-    """MirroredStrategy over all GPUs when there are several, else the default strategy (one GPU or the CPU).
+class _DebugMode:
+    """``debug``: eager execution with numeric checks (TensorFlow) or NaN checks (JAX); :meth:`close` undoes it."""
 
-    The verification metrics sum their histograms across replicas, so they stay exact.
-    """
+    def __init__(self, on: bool) -> None:
+        self.on, self.name = on, backend()
+        if not on:
+            return
+        if self.name == "jax":
+            import jax
+
+            jax.config.update("jax_debug_nans", True)
+        else:
+            import tensorflow as tf
+
+            tf.config.run_functions_eagerly(True)
+            tf.debugging.enable_check_numerics()
+
+    def close(self) -> None:
+        if not self.on:
+            return
+        if self.name == "jax":
+            import jax
+
+            jax.config.update("jax_debug_nans", False)
+        else:
+            import tensorflow as tf
+
+            tf.config.run_functions_eagerly(False)
+            tf.debugging.disable_check_numerics()
+
+
+def debug_mode(on: bool) -> _DebugMode:
+    return _DebugMode(on)
+
+
+def get_strategy() -> Any:
+    """TensorFlow: MirroredStrategy over all GPUs when there are several, else the default strategy (one GPU or
+    the CPU). The verification metrics sum their histograms across replicas, so they stay exact."""
     import tensorflow as tf
 
     gpus = tf.config.list_physical_devices("GPU")
     if len(gpus) > 1:
         return tf.distribute.MirroredStrategy()
     return tf.distribute.get_strategy()
+
+
+def distribution_scope() -> Any:
+    """Where the model and optimizer are built: TensorFlow's strategy scope; on JAX nothing (data parallelism is
+    the global ``keras.distribution`` set by :func:`siamese.training.distributed.initialize`)."""
+    if backend() == "tensorflow":
+        return get_strategy().scope()
+    return contextlib.nullcontext()
+
+
+def data_shard() -> tuple[int, int]:
+    """``(this process, processes)``: which rows of each global batch this process feeds (JAX multi-process data
+    parallelism); ``(0, 1)`` otherwise."""
+    if backend() == "jax":
+        import jax
+
+        return int(jax.process_index()), int(jax.process_count())
+    return 0, 1
+
+
+def tensorboard_available() -> bool:
+    """Keras' TensorBoard callback writes through TensorFlow; without it the logs are skipped (with a warning)."""
+    if backend() == "tensorflow" or has_tensorflow():
+        return True
+    warnings.warn("train.tensorboard: TensorFlow is not installed, so no TensorBoard logs are written", stacklevel=2)
+    return False
+
+
+def can_convert_tflite() -> bool:
+    """The runtime's TFLite file needs TensorFlow's converter (from a JAX-trained tower too, through jax2tf);
+    without it the model directory gets only the ``.keras`` tower, and ``siamese export`` adds the TFLite file
+    later on a machine with TensorFlow."""
+    return has_tensorflow()
 
 
 def build_tower(cfg: dict[str, Any]) -> Any:

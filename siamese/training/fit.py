@@ -56,18 +56,18 @@ def _callbacks(cfg: dict[str, Any], out: Path, tower: Any, losses: list[Any], da
         es = dict(t["early_stopping"])
         cbs.append(keras.callbacks.EarlyStopping(monitor=es.get("monitor", monitor), mode=es.get("mode", mode),
                                                  patience=int(es.get("patience", 5))))
-    if t["tensorboard"]:
+    if t["tensorboard"] and build.tensorboard_available():
         cbs.append(keras.callbacks.TensorBoard(
             log_dir=str(out / "logs"), profile_batch=tuple(t["profile_batches"]) if t["profile_batches"] else 0))
     if t["grad_norms"]:
-        x, y = next(iter(ds))
+        x, y = ds[0]
         cbs.append(scallbacks.GradientNormLogger(losses[0], x, y, out / "logs" / "grad_norms"))
     return cbs
 
 
 def _multi_output_model(cfg: dict[str, Any], tower: Any, loss: Any, data: PreparedData,
-                        compile_args: dict[str, Any], augment: Any,
-                        teacher: TeacherTargets | None) -> tuple[Any, Any, Any]:
+                        compile_args: dict[str, Any], augment: Any, teacher: TeacherTargets | None,
+                        shard: tuple[int, int] = (0, 1)) -> tuple[Any, Any, Any]:
     """The tower with the extra training terms of the config, each an output of its own: ``"embedding"`` (the
     labelled embedding loss, weight 1), ``"identity"`` (an identification head over the training identities,
     DeepID2-style, ``model.head.weight``), ``"teacher"`` / ``"teacher_relation"`` (distillation toward the
@@ -96,8 +96,8 @@ def _multi_output_model(cfg: dict[str, Any], tower: Any, loss: Any, data: Prepar
             losses[name], weights[name], targets[name] = term, weight, teacher.embeddings
     model = keras.Model(tower.input, outputs)
     model.compile(**{**compile_args, "loss": losses}, loss_weights=weights)
-    ds = sdata.pk_dataset(data.train_faces, labels.astype(np.int32), P=t["pk"]["P"], K=t["pk"]["K"],
-                          seed=cfg["seed"], augment=augment, targets=targets)
+    ds = sdata.PKBatches(data.train_faces, labels.astype(np.int32), P=t["pk"]["P"], K=t["pk"]["K"], seed=cfg["seed"],
+                         steps=t["steps_per_epoch"], augment=augment, targets=targets, shard=shard)
     return model, ds, head_loss
 
 
@@ -109,7 +109,6 @@ def train(cfg: dict[str, Any], out_dir: str | os.PathLike[str], progress: bool =
     data is known to be usable.
     """
     import keras
-    import tensorflow as tf
 
     from siamese import data as sdata
     from siamese.model_dir import ModelDir, check_writable
@@ -119,6 +118,7 @@ def train(cfg: dict[str, Any], out_dir: str | os.PathLike[str], progress: bool =
     out = Path(out_dir)
     check_writable(out, force)
     build.check_head(cfg)
+    build.check_backend(cfg)
     head_loss = None
     build.set_seeds(cfg["seed"])
     if data is None:
@@ -127,17 +127,16 @@ def train(cfg: dict[str, Any], out_dir: str | os.PathLike[str], progress: bool =
     out.mkdir(parents=True, exist_ok=True)  # only once the data is known to be usable
     precision = build.resolve_precision(cfg["train"]["precision"])
     keras.mixed_precision.set_global_policy(precision)
-    if debug:
-        tf.config.run_functions_eagerly(True)
-        tf.debugging.enable_check_numerics()
+    debugging = build.debug_mode(debug)
     t = cfg["train"]
     distance = cfg["model"]["distance"]
     aug = t["augment"]
-    augment = sdata.make_augmentation(flip=aug["flip"], affine=aug["affine"], color=aug["color"], seed=cfg["seed"],
-                                      shift=aug["shift"])
+    augment = sdata.make_numpy_augmentation(flip=aug["flip"], affine=aug["affine"], color=aug["color"],
+                                            shift=aug["shift"])
+    shard = build.data_shard()
     best = out / "best.weights.h5"
     try:
-        with build.get_strategy().scope():
+        with build.distribution_scope():
             tower = build.build_tower(cfg)
             loss = build.build_loss(cfg)
             compile_args = {"optimizer": build.build_optimizer(cfg), "loss": loss, "jit_compile": t["jit_compile"],
@@ -145,16 +144,18 @@ def train(cfg: dict[str, Any], out_dir: str | os.PathLike[str], progress: bool =
             if build.takes_pairs(loss):
                 model = build_siamese(tower, distance=distance)
                 model.compile(metrics=build.verification_metrics(distance), **compile_args)
-                ds = sdata.pair_dataset(data.train_faces, data.train_labels, batch_size=t["batch_size"],
-                                        genuine_fraction=t["genuine_fraction"], seed=cfg["seed"], augment=augment)
+                ds = sdata.PairBatches(data.train_faces, data.train_labels, batch_size=t["batch_size"],
+                                       genuine_fraction=t["genuine_fraction"], seed=cfg["seed"],
+                                       steps=t["steps_per_epoch"], augment=augment, shard=shard)
                 tower = model.get_layer("tower")
             elif cfg["model"]["head"] is None and teacher is None:
                 model = tower
                 model.compile(**compile_args)
-                ds = sdata.pk_dataset(data.train_faces, data.train_labels, P=t["pk"]["P"], K=t["pk"]["K"],
-                                      seed=cfg["seed"], augment=augment)
+                ds = sdata.PKBatches(data.train_faces, data.train_labels, P=t["pk"]["P"], K=t["pk"]["K"],
+                                     seed=cfg["seed"], steps=t["steps_per_epoch"], augment=augment, shard=shard)
             else:
-                model, ds, head_loss = _multi_output_model(cfg, tower, loss, data, compile_args, augment, teacher)
+                model, ds, head_loss = _multi_output_model(cfg, tower, loss, data, compile_args, augment, teacher,
+                                                           shard)
         cbs = _callbacks(cfg, out, tower, [loss] + ([head_loss] if cfg["model"]["head"] else []), data, ds)
         val_before = validation_figures(validation_distances(tower, data, distance, t["flip_eval"]), data)
         hist = model.fit(ds, epochs=t["epochs"], steps_per_epoch=t["steps_per_epoch"], callbacks=cbs, shuffle=False,
@@ -163,9 +164,7 @@ def train(cfg: dict[str, Any], out_dir: str | os.PathLike[str], progress: bool =
             model.load_weights(best)
             best.unlink()
     finally:
-        if debug:
-            tf.config.run_functions_eagerly(False)
-            tf.debugging.disable_check_numerics()
+        debugging.close()
         keras.mixed_precision.set_global_policy("float32")
 
     history = {k: [float(x) for x in v] for k, v in hist.history.items()}
@@ -173,6 +172,8 @@ def train(cfg: dict[str, Any], out_dir: str | os.PathLike[str], progress: bool =
     val_metrics = validation_figures(val_d, data)
     card = model_card(cfg, data, history, precision, val_metrics, val_before, start)
     card["teacher"] = teacher.summary if teacher is not None else None
-    md = ModelDir.write(out, tower, card, config_text=dump_config(cfg), history=history, force=True)
+    card["backend"] = keras.backend.backend()
+    md = ModelDir.write(out, tower, card, config_text=dump_config(cfg), history=history, force=True,
+                        tflite=build.can_convert_tflite())
     calibrate_on_validation(md, val_d, data, distance)
     return TrainResult(out, history, val_metrics, time.time() - start, val_before)

@@ -1,0 +1,129 @@
+"""The teacher, its student and the no-teacher recipe on the same LFW pairs, with time per face on this CPU.
+
+    SIAMESE_THREADS=1 python benchmarks/bench_teacher.py --pairs $SIAMESE_DATA/lfw/pairsDevTest.txt \\
+        --model student=runs/lfw-student --model no-teacher=runs/lfw --out benchmarks/out/teacher_view1.json
+
+* dlib: the 128-D descriptor through face_recognition's own path (HOG detection, 5-point chip, no alignment of
+  ours), euclidean distance between descriptors. A photo in which HOG finds no face has no descriptor
+  (face_recognition returns none); its pairs are scored as refused (distance above every other) and counted.
+* each model directory: ``siamese.api.evaluate`` (YuNet alignment, centre-crop fallback, flip-averaged embedding,
+  LiteRT engine).
+Accuracy: the pairs file's official folds when it has them (View 2 ``pairs.txt``), else 10 seeded stratified folds
+(View 1 ``pairsDevTest.txt``); the threshold of each fold is chosen on the other folds. Mean +- standard error.
+
+Time per face: the same ``--timing-photos`` photos, one at a time, after one warm-up photo: dlib's detection +
+landmarks + descriptor, against our detection + alignment + LiteRT embedding (without and with flip). Run with
+``SIAMESE_THREADS=1`` (and one dlib thread) for one core each.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+
+def dlib_scores(pairs: object, progress: bool) -> dict:
+    from siamese.evaluation import evaluate_distances, protocol_folds
+    from siamese.teachers import get_teacher, teacher_embeddings
+
+    teacher = get_teacher("dlib")
+    photos = sorted(set(map(str, pairs.a)) | set(map(str, pairs.b)))
+    te = teacher_embeddings(photos, teacher, progress=progress)
+    row = {photos[i]: k for k, i in enumerate(te.index)}
+    d = np.empty(len(pairs.same))
+    missing = 0
+    for n, (a, b) in enumerate(zip(map(str, pairs.a), map(str, pairs.b), strict=True)):
+        if a in row and b in row:
+            d[n] = float(np.linalg.norm(te.embeddings[row[a]] - te.embeddings[row[b]]))
+        else:
+            d[n] = np.inf
+            missing += 1
+    finite_max = float(np.max(d[np.isfinite(d)]))
+    d[~np.isfinite(d)] = finite_max + 1.0  # refused
+    result = evaluate_distances(d, pairs.same, folds=protocol_folds(pairs.same, pairs.folds))
+    return {"kfold": result["kfold"], "pairs": int(len(d)), "pairs_without_descriptor": missing,
+            "photos_without_face": len(te.errors)}
+
+
+def time_per_face(photos: list[str], models: dict[str, str]) -> dict:
+    import cv2
+
+    from siamese.faces import read_image
+    from siamese.teachers import get_teacher
+    from siamese.verification import FaceEmbedder
+
+    cv2.setNumThreads(1)
+    images = [read_image(p) for p in photos]
+    out: dict[str, float] = {}
+    teacher = get_teacher("dlib")
+    teacher.embed_image(images[0])
+    t0 = time.perf_counter()
+    for img, p in zip(images[1:], photos[1:], strict=True):
+        try:
+            teacher.embed_image(img, p)
+        except Exception:  # noqa: BLE001 -- a faceless photo costs its detection all the same
+            pass
+    out["dlib"] = (time.perf_counter() - t0) / (len(images) - 1)
+    for name, path in models.items():
+        for flip in (False, True):
+            emb = FaceEmbedder(path, flip=flip, engine="litert")
+            emb.embed_file(photos[0])
+            t0 = time.perf_counter()
+            for p in photos[1:]:
+                try:
+                    emb.embed_file(p)
+                except Exception:  # noqa: BLE001
+                    pass
+            out[f"{name}{' (flip)' if flip else ''}"] = (time.perf_counter() - t0) / (len(photos) - 1)
+    return out
+
+
+def main() -> int:
+    from siamese import api
+    from siamese.verification import load_pairs
+
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--pairs", type=Path, required=True)
+    ap.add_argument("--images", type=Path, default=None)
+    ap.add_argument("--model", action="append", default=[], help="NAME=MODEL_DIR (repeatable)")
+    ap.add_argument("--timing-photos", type=int, default=101)
+    ap.add_argument("--out", type=Path, default=None)
+    ap.add_argument("--progress", action="store_true")
+    args = ap.parse_args()
+    models = dict(m.split("=", 1) for m in args.model)
+    pairs = load_pairs(args.pairs, args.images)
+    rows: dict[str, dict] = {"dlib": dlib_scores(pairs, args.progress)}
+    for name, path in models.items():
+        rep = api.evaluate(path, args.pairs, images=args.images, flip=True, engine="litert", progress=args.progress)
+        d = rep.to_dict()
+        rows[name] = {"kfold": d["kfold"], "pairs": d["n_pairs"], "fallbacks": len(rep.fallbacks),
+                      "model_dir": str(path)}
+    photos = sorted(set(map(str, pairs.a)))[: args.timing_photos]
+    timing = time_per_face(photos, models)
+    out = {"pairs_file": str(args.pairs), "rows": rows, "seconds_per_face": timing,
+           "speedup_vs_dlib": {k: timing["dlib"] / v for k, v in timing.items() if k != "dlib"},
+           "machine": f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores",
+           "threads": os.environ.get("SIAMESE_THREADS", "all"), "date": time.strftime("%Y-%m-%d")}
+    for name, r in rows.items():
+        k = r["kfold"]
+        print(f"{name:12s} {k['mean_accuracy']:.4f} +- {k['standard_error']:.4f} ({k['n_folds']} folds, "
+              f"{r['pairs']} pairs)", file=sys.stderr)
+    for name, s in timing.items():
+        print(f"{name:22s} {1000 * s:7.1f} ms/face", file=sys.stderr)
+    if args.out:
+        from siamese._files import atomic_write_text
+
+        atomic_write_text(args.out, json.dumps(out, indent=2) + "\n")
+    print(json.dumps(out))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
