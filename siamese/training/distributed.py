@@ -29,7 +29,10 @@ Feeding data: each process must feed, step for step, its slice ``shard_rows(k, N
 (numpy arrays with ``batch_size=B // N`` and ``shuffle=False``, or a ``PyDataset`` returning those rows), every
 process the same number of steps. ``auto_shard_dataset`` is off (Keras would otherwise demand a ``tf.data``
 dataset and shard it itself). Only process 0 should write checkpoints or the model directory
-(``jax.process_index() == 0``); every process holds the same weights.
+(:func:`is_chief`); every process holds the same weights. ``model.evaluate`` works (metrics over the global
+batch, the same on every process), ``model.predict`` does not (Keras cannot fetch an output spanning other
+processes): use :func:`local_predict`. Every process must make the same sequence of ``fit`` / ``evaluate`` calls
+with the same number of steps, or the collectives wait for the missing one (until ``timeout_s``/heartbeat).
 """
 
 from __future__ import annotations
@@ -37,6 +40,9 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
 
 from siamese.errors import ConfigError
 
@@ -142,7 +148,6 @@ def _agree_on_seed() -> None:
     Keras' own ``initialize_rng`` calls that."""
     import random
 
-    import numpy as np
     from jax.experimental import multihost_utils
     from keras.src.backend.common import global_state
     from keras.src.random import seed_generator
@@ -158,6 +163,23 @@ def _agree_on_seed() -> None:
     np.random.seed(seed)
 
 
+def local_predict(model: Any, x: Any, batch_size: int = 256) -> np.ndarray:
+    """``model(x)`` in batches, computed by this process alone on its local ``x`` (numpy, or a dict of numpy
+    arrays for a multi-input model), as numpy.
+
+    ``model.predict`` does not work in a multi-process run (Keras 3.15 fetches its output, a global array
+    spanning other processes' devices: ``RuntimeError: Fetching value for jax.Array that spans non-addressable
+    ... devices``), while an eager call reads the replicated weights locally. Works single-process too.
+    """
+    first = next(iter(x.values())) if isinstance(x, dict) else x
+    out = []
+    for start in range(0, len(first), batch_size):
+        rows = slice(start, start + batch_size)
+        batch = {k: v[rows] for k, v in x.items()} if isinstance(x, dict) else x[rows]
+        out.append(np.asarray(model(batch, training=False)))
+    return np.concatenate(out) if out else np.asarray(model(x, training=False))
+
+
 def is_chief() -> bool:
     """Whether this process should write shared outputs (model directory, checkpoints, logs): process 0, or the
     only process."""
@@ -171,4 +193,4 @@ def is_chief() -> bool:
 
 
 __all__ = ["ENV_COORDINATOR", "ENV_NUM_PROCESSES", "ENV_PROCESS_ID", "DistributedConfig", "initialize",
-           "is_chief", "shard_rows"]
+           "is_chief", "local_predict", "shard_rows"]

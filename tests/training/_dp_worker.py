@@ -11,7 +11,9 @@ identity labels, mined over the whole global batch) and gives pair distances (``
 The npz holds: ``w<i>`` the final weights, ``init<i>`` the initial ones, ``loss`` the per-step running mean of
 the total loss as ``fit`` logs it, ``metric_<name>`` each metric after the last step, ``global_batch`` the first
 global batch as JAX assembled it from the processes' rows (gathered back), ``processes`` the process count,
-``unseeded`` a ``keras.random.uniform`` draw without a seed (equal on all processes of one run).
+``unseeded`` a ``keras.random.uniform`` draw without a seed (equal on all processes of one run), ``embedded`` the
+trained tower's embeddings of the first global batch by :func:`~siamese.training.distributed.local_predict` on
+process 0 only (empty on the others), ``chief`` :func:`~siamese.training.distributed.is_chief`.
 """
 
 from __future__ import annotations
@@ -113,11 +115,18 @@ def main(out_path: str) -> None:
 
     model.fit(Shard(), epochs=1, shuffle=False, verbose=0, callbacks=[Record()])
 
+    # every row of the first global batch, embedded by this process alone (model.predict fails multi-process);
+    # only process 0 does it, the way a chief-only validation callback would
+    if k == 0:
+        embedded = distributed.local_predict(tower, batches[0]["a"], batch_size=6)
+    else:
+        embedded = np.zeros((0, 4), np.float32)
     payload = {f"w{i}": np.asarray(w) for i, w in enumerate(model.get_weights())}
     payload.update({f"init{i}": w for i, w in enumerate(init)})
     payload.update({f"metric_{key}": np.float64(value) for key, value in logs_end.items()})
     payload.update(loss=np.asarray(step_loss), global_batch=np.asarray(assembled), processes=np.int64(n),
-                   unseeded=unseeded)
+                   unseeded=unseeded, embedded=embedded,
+                   chief=np.bool_(distributed.is_chief()))
     buffer = io.BytesIO()
     np.savez(buffer, **payload)
     from siamese._files import atomic_write_bytes

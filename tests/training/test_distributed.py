@@ -80,6 +80,7 @@ def _weights(run: dict[str, np.ndarray], prefix: str = "w") -> list[np.ndarray]:
 def test_runs_are_what_they_claim(runs):
     assert [int(runs[name]["processes"]) for name in ("worker0", "worker1", "single")] == [2, 2, 1]
     assert len(runs["single"]["loss"]) == 5
+    assert [bool(runs[name]["chief"]) for name in ("worker0", "worker1", "single")] == [True, False, True]
     # the processes agreed on Keras' seed in initialize(): an unseeded draw is the same on both
     np.testing.assert_array_equal(runs["worker0"]["unseeded"], runs["worker1"]["unseeded"])
 
@@ -106,6 +107,14 @@ def test_training_moved_and_matches_single_process(runs):
     assert max(moved) > 1e-2  # ... and 5 steps really changed the weights (not the last bias: distances ignore it)
     for a, b in zip(_weights(worker), _weights(single), strict=True):
         np.testing.assert_allclose(a, b, rtol=0, atol=1e-5)
+
+
+def test_local_predict_on_the_chief_alone(runs):
+    # model.predict cannot fetch a multi-process output; local_predict embeds locally, with the trained weights
+    assert runs["worker1"]["embedded"].shape == (0, 4)
+    single = runs["single"]["embedded"]
+    assert single.shape == (16, 4)
+    np.testing.assert_allclose(runs["worker0"]["embedded"], single, rtol=0, atol=1e-5)
 
 
 def test_loss_curve_matches_single_process(runs):
