@@ -134,6 +134,21 @@ def data_shard() -> tuple[int, int]:
     return 0, 1
 
 
+def join_processes() -> bool:
+    """Join a multi-process data-parallel run when ``SIAMESE_COORDINATOR``, ``SIAMESE_NUM_PROCESSES`` and
+    ``SIAMESE_PROCESS_ID`` are set (:mod:`siamese.training.distributed`; JAX backend), once per process. Returns
+    whether this process writes the outputs (process 0, or the only one)."""
+    from siamese.training import distributed
+
+    dcfg = distributed.DistributedConfig.from_env()
+    if dcfg is not None and dcfg.num_processes > 1:
+        import jax
+
+        if not jax.distributed.is_initialized():
+            distributed.initialize(dcfg)
+    return distributed.is_chief()
+
+
 def tensorboard_available() -> bool:
     """Keras' TensorBoard callback writes through TensorFlow; without it the logs are skipped (with a warning)."""
     if backend() == "tensorflow" or has_tensorflow():

@@ -37,8 +37,9 @@ with the same number of steps, or the collectives wait for the missing one (unti
 
 from __future__ import annotations
 
+import contextlib
 import os
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -180,6 +181,46 @@ def local_predict(model: Any, x: Any, batch_size: int = 256) -> np.ndarray:
     return np.concatenate(out) if out else np.asarray(model(x, training=False))
 
 
+@contextlib.contextmanager
+def locally() -> Iterator[None]:
+    """Within the block no distribution is set: what is built or run there lives on this process alone (saving,
+    fingerprinting and TFLite conversion of the trained model, which must not wait for the other processes)."""
+    import keras
+
+    dist = keras.distribution.distribution()
+    keras.distribution.set_distribution(None)
+    try:
+        yield
+    finally:
+        keras.distribution.set_distribution(dist)
+
+
+def local_copy(model: Any) -> Any:
+    """A copy of ``model`` whose variables live on this process alone, with the same weights (use it within
+    :func:`locally` for anything that traces or saves it)."""
+    import keras
+
+    weights = model.get_weights()
+    with locally():
+        clone = keras.models.clone_model(model)
+        clone.set_weights(weights)
+    return clone
+
+
+def barrier(name: str) -> None:
+    """Wait until every process reaches ``name`` (nothing to wait for in a single process)."""
+    import keras
+
+    if keras.config.backend() != "jax":
+        return
+    import jax
+
+    if jax.distributed.is_initialized() and jax.process_count() > 1:
+        from jax.experimental import multihost_utils
+
+        multihost_utils.sync_global_devices(name)
+
+
 def is_chief() -> bool:
     """Whether this process should write shared outputs (model directory, checkpoints, logs): process 0, or the
     only process."""
@@ -192,5 +233,5 @@ def is_chief() -> bool:
     return not jax.distributed.is_initialized() or jax.process_index() == 0
 
 
-__all__ = ["ENV_COORDINATOR", "ENV_NUM_PROCESSES", "ENV_PROCESS_ID", "DistributedConfig", "initialize",
-           "is_chief", "local_predict", "shard_rows"]
+__all__ = ["ENV_COORDINATOR", "ENV_NUM_PROCESSES", "ENV_PROCESS_ID", "DistributedConfig", "barrier", "initialize",
+           "is_chief", "local_copy", "locally", "local_predict", "shard_rows"]

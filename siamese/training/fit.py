@@ -36,7 +36,10 @@ class TrainResult:
 
 
 def _callbacks(cfg: dict[str, Any], out: Path, tower: Any, losses: list[Any], data: PreparedData,
-               ds: Any) -> list[Any]:
+               ds: Any, single_process: bool = True) -> list[Any]:
+    """Validation, margin schedules, LR log, NaN stop, best checkpoint, early stopping, TensorBoard, gradient norms.
+    In a multi-process run every process makes the same calls and none writes: no best checkpoint (the last
+    weights are kept) and no TensorBoard logs."""
     import keras
 
     from siamese import callbacks as scallbacks
@@ -50,13 +53,14 @@ def _callbacks(cfg: dict[str, Any], out: Path, tower: Any, losses: list[Any], da
     cbs.append(keras.callbacks.TerminateOnNaN())
     monitor = t["monitor"]
     mode = "min" if monitor in ("val_eer", "val_loss") else "max"
-    cbs.append(keras.callbacks.ModelCheckpoint(out / "best.weights.h5", monitor=monitor, mode=mode,
-                                               save_best_only=True, save_weights_only=True))
+    if single_process:
+        cbs.append(keras.callbacks.ModelCheckpoint(out / "best.weights.h5", monitor=monitor, mode=mode,
+                                                   save_best_only=True, save_weights_only=True))
     if t["early_stopping"]:
         es = dict(t["early_stopping"])
         cbs.append(keras.callbacks.EarlyStopping(monitor=es.get("monitor", monitor), mode=es.get("mode", mode),
                                                  patience=int(es.get("patience", 5))))
-    if t["tensorboard"] and build.tensorboard_available():
+    if t["tensorboard"] and single_process and build.tensorboard_available():
         cbs.append(keras.callbacks.TensorBoard(
             log_dir=str(out / "logs"), profile_batch=tuple(t["profile_batches"]) if t["profile_batches"] else 0))
     if t["grad_norms"]:
@@ -119,12 +123,14 @@ def train(cfg: dict[str, Any], out_dir: str | os.PathLike[str], progress: bool =
     check_writable(out, force)
     build.check_head(cfg)
     build.check_backend(cfg)
+    chief = build.join_processes()  # multi-process data parallelism when SIAMESE_COORDINATOR & co. are set
     head_loss = None
     build.set_seeds(cfg["seed"])
     if data is None:
         data = prepare_data(cfg, progress=progress)
     teacher = teacher_targets(cfg, data, progress=progress)  # before anything is written: its errors are the user's
-    out.mkdir(parents=True, exist_ok=True)  # only once the data is known to be usable
+    if chief:
+        out.mkdir(parents=True, exist_ok=True)  # only once the data is known to be usable
     precision = build.resolve_precision(cfg["train"]["precision"])
     keras.mixed_precision.set_global_policy(precision)
     debugging = build.debug_mode(debug)
@@ -156,7 +162,8 @@ def train(cfg: dict[str, Any], out_dir: str | os.PathLike[str], progress: bool =
             else:
                 model, ds, head_loss = _multi_output_model(cfg, tower, loss, data, compile_args, augment, teacher,
                                                            shard)
-        cbs = _callbacks(cfg, out, tower, [loss] + ([head_loss] if cfg["model"]["head"] else []), data, ds)
+        cbs = _callbacks(cfg, out, tower, [loss] + ([head_loss] if cfg["model"]["head"] else []), data, ds,
+                         single_process=shard[1] == 1)
         val_before = validation_figures(validation_distances(tower, data, distance, t["flip_eval"]), data)
         hist = model.fit(ds, epochs=t["epochs"], steps_per_epoch=t["steps_per_epoch"], callbacks=cbs, shuffle=False,
                          verbose=(0 if not progress else 1 if sys.stdout.isatty() else 2))
@@ -173,7 +180,15 @@ def train(cfg: dict[str, Any], out_dir: str | os.PathLike[str], progress: bool =
     card = model_card(cfg, data, history, precision, val_metrics, val_before, start)
     card["teacher"] = teacher.summary if teacher is not None else None
     card["backend"] = keras.backend.backend()
-    md = ModelDir.write(out, tower, card, config_text=dump_config(cfg), history=history, force=True,
-                        tflite=build.can_convert_tflite())
-    calibrate_on_validation(md, val_d, data, distance)
+    card["processes"] = shard[1]
+    from siamese.training import distributed
+
+    if shard[1] > 1:
+        tower = distributed.local_copy(tower)  # every process holds the same weights; process 0 writes them
+    if chief:
+        with distributed.locally():
+            md = ModelDir.write(out, tower, card, config_text=dump_config(cfg), history=history, force=True,
+                                tflite=build.can_convert_tflite())
+            calibrate_on_validation(md, val_d, data, distance)
+    distributed.barrier("siamese-train-written")
     return TrainResult(out, history, val_metrics, time.time() - start, val_before)

@@ -1,0 +1,103 @@
+"""``siamese train`` itself under ``KERAS_BACKEND=jax`` (no tf.data: the numpy batches), alone and as two
+data-parallel processes on localhost (``SIAMESE_COORDINATOR`` & co.), against the model directory contract: the
+``.keras`` tower of a JAX run loads under TensorFlow with its fingerprint, and its TFLite file (converted through
+jax2tf) gives the tower's embeddings.
+
+The 2-process run trains the same global batches as the single JAX run (every process draws the global P x K
+batch from the seed and feeds its half); with one epoch (the best checkpoint is the last weights) the chief's
+saved tower must equal the single run's within float summation order (atol 1e-4) and the epoch loss within rtol
+1e-4; the second process writes nothing, and its validation figures equal the chief's (same weights).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import siamese
+from tests.training.test_distributed import _free_port
+
+REPO = Path(__file__).resolve().parents[2]
+TIMEOUT_S = 300
+TINY = ["--set", "faces.size=32", "--set", "model.embedding_dim=16", "--set", "model.tower_args={width: 8, blocks: 2}",
+        "--set", "loss.name=batch_contrastive", "--set", "loss.margin_schedule=null", "--set", "train.epochs=1",
+        "--set", "train.steps_per_epoch=4", "--set", "train.pk={P: 4, K: 2}", "--set", "data.val_pairs=60",
+        "--set", "train.augment={flip: true, affine: 0.0, color: 0.0, shift: 0.1}",
+        "--set", "train.optimizer={name: sgd, learning_rate: 0.01}"]
+
+
+def _env(data_root: Path, **extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SIAMESE_COORDINATOR", "SIAMESE_NUM_PROC",
+                                                                      "SIAMESE_PROCESS_ID", "XLA_FLAGS"))}
+    root = str(Path(siamese.__file__).resolve().parents[1])
+    env.update(KERAS_BACKEND="jax", JAX_PLATFORMS="cpu", SIAMESE_DATA=str(data_root), TF_CPP_MIN_LOG_LEVEL="2",
+               PYTHONPATH=os.pathsep.join(p for p in (root, env.get("PYTHONPATH")) if p), **extra)
+    return env
+
+
+def _train(out: Path, env: dict[str, str], log: Path) -> subprocess.Popen:
+    cmd = [sys.executable, "-c", "import sys; from siamese.cli.app import main; sys.exit(main())", "train",
+           str(REPO / "configs" / "orl-smoke.yaml"), "--out", str(out), "--json", "--quiet", *TINY]
+    return subprocess.Popen(cmd, env=env, stdout=open(log, "wb"), stderr=subprocess.STDOUT)  # noqa: SIM115
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory: pytest.TempPathFactory, data_root: Path) -> dict[str, Path]:
+    tmp = tmp_path_factory.mktemp("backends")
+    coordinator = f"127.0.0.1:{_free_port()}"
+    jobs = {"single": (tmp / "single", _env(data_root))}
+    for k in range(2):
+        jobs[f"worker{k}"] = (tmp / "multi", _env(data_root, SIAMESE_COORDINATOR=coordinator,
+                                                  SIAMESE_NUM_PROCESSES="2", SIAMESE_PROCESS_ID=str(k)))
+    procs = {name: _train(out, env, tmp / f"{name}.log") for name, (out, env) in jobs.items()}
+    try:
+        for name, proc in procs.items():
+            code = proc.wait(timeout=TIMEOUT_S)
+            assert code == 0, f"{name} exited {code}:\n" + (tmp / f"{name}.log").read_text()[-4000:]
+    finally:
+        for proc in procs.values():
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait(timeout=30)
+    return {"single": tmp / "single", "multi": tmp / "multi", "logs": tmp}
+
+
+def _result(runs: dict[str, Path], name: str) -> dict:
+    text = (runs["logs"] / f"{name}.log").read_text()
+    return json.loads(text[text.index("{"):])
+
+
+def test_a_jax_run_writes_the_same_model_directory(runs: dict[str, Path]) -> None:
+    from siamese.model_dir import ModelDir
+    from siamese.runtime import select_engine
+
+    md = ModelDir(runs["single"])  # this process runs TensorFlow: the JAX tower loads with its fingerprint
+    assert md.card["backend"] == "jax" and md.card["processes"] == 1
+    assert md.card["runtime"]["fingerprint"] == md.card["fingerprint"]
+    faces = np.random.default_rng(0).uniform(0, 255, (5, 32, 32, 3)).astype(np.float32)
+    keras_emb = np.asarray(md.embedding_model()(faces))
+    litert_emb = select_engine(md, "litert").embed(faces)
+    np.testing.assert_allclose(litert_emb, keras_emb, atol=1e-4)
+    history = json.loads((runs["single"] / "history.json").read_text())
+    assert np.isfinite(history["loss"]).all()
+
+
+def test_two_processes_train_what_one_process_trains(runs: dict[str, Path]) -> None:
+    from siamese.model_dir import ModelDir
+
+    single, multi = ModelDir(runs["single"]), ModelDir(runs["multi"])
+    assert multi.card["processes"] == 2 and multi.card["backend"] == "jax"
+    for a, b in zip(single.embedding_model().get_weights(), multi.embedding_model().get_weights(), strict=True):
+        np.testing.assert_allclose(b, a, atol=1e-5)
+    h1 = json.loads((runs["single"] / "history.json").read_text())
+    h2 = json.loads((runs["multi"] / "history.json").read_text())
+    np.testing.assert_allclose(h2["loss"], h1["loss"], rtol=1e-4)
+    w0, w1 = _result(runs, "worker0"), _result(runs, "worker1")
+    assert w0["validation"] == pytest.approx(w1["validation"], rel=1e-6)  # the same weights on both processes
+    assert sorted(p.name for p in runs["multi"].iterdir()) == sorted(p.name for p in runs["single"].iterdir())
