@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from siamese.config import load_config
 from siamese.model_dir import ModelDir
@@ -104,3 +105,30 @@ def test_head_needs_a_batch_loss(data_root: Path, tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="model.head: needs a loss on identity-labelled batches"):
         train(cfg, tmp_path / "m", progress=False)
     assert not (tmp_path / "m" / "model.json").exists()
+
+
+def test_the_calibrated_threshold_is_for_distances_without_flip(data_root: Path, tmp_path: Path) -> None:
+    """verify / enroll / identify embed without flip-averaging, so the threshold stored by training is chosen on
+    those distances even when the validation figures use flip (train.flip_eval)."""
+    import warnings
+
+    from siamese.evaluation import calibrate_threshold
+    from siamese.training import prepare_data
+    from siamese.training.card import validation_distances
+
+    cfg = load_config(REPO / "configs" / "orl-smoke.yaml", [
+        "train.flip_eval=true", "train.epochs=1", "train.steps_per_epoch=3", "data.val_pairs=200",
+        f"data.root={data_root}"])
+    train(cfg, tmp_path / "m", progress=False)
+    md = ModelDir(tmp_path / "m")
+    stored = json.loads((tmp_path / "m" / "calibration.json").read_text())
+    data = prepare_data(cfg, progress=False)
+    tower = md.embedding_model()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        plain = calibrate_threshold(validation_distances(tower, data, "euclidean", False), data.val_same,
+                                    far=stored["target_far"])
+        flipped = calibrate_threshold(validation_distances(tower, data, "euclidean", True), data.val_same,
+                                      far=stored["target_far"])
+    assert stored["threshold"] == pytest.approx(plain.threshold, rel=1e-5)
+    assert plain.threshold != pytest.approx(flipped.threshold, rel=1e-5)

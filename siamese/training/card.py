@@ -56,7 +56,8 @@ def model_card(cfg: dict[str, Any], data: PreparedData, history: dict[str, list[
 
 def calibrate_on_validation(model_dir: Any, d: np.ndarray, data: PreparedData, distance: str) -> None:
     """Default threshold from the validation pairs (overridden by 'siamese calibrate'): FAR 1e-3 when there are
-    at least 1000 impostor pairs to resolve it, else FAR 1e-2."""
+    at least 1000 impostor pairs to resolve it, else FAR 1e-2. ``d`` must be distances as verify computes them
+    (without flip-averaging), whatever ``train.flip_eval`` chose for the validation figures."""
     from siamese.evaluation import calibrate_threshold
 
     n_impostor = int((data.val_same == 0).sum())

@@ -189,6 +189,8 @@ def train(cfg: dict[str, Any], out_dir: str | os.PathLike[str], progress: bool =
         with distributed.locally():
             md = ModelDir.write(out, tower, card, config_text=dump_config(cfg), history=history, force=True,
                                 tflite=build.can_convert_tflite())
-            calibrate_on_validation(md, val_d, data, distance)
+            # the threshold is for what verify / enroll / identify compute: embeddings without flip-averaging
+            cal_d = val_d if not t["flip_eval"] else validation_distances(tower, data, distance, False)
+            calibrate_on_validation(md, cal_d, data, distance)
     distributed.barrier("siamese-train-written")
     return TrainResult(out, history, val_metrics, time.time() - start, val_before)
