@@ -1,0 +1,129 @@
+"""Recipe study on LFW View 1: each row is `siamese train` (a config plus overrides) at an equal image budget, for
+several seeds, scored on pairsDevTest by `siamese evaluate --flip` (10 seeded stratified folds; the threshold of
+each fold is chosen on the other nine). Training uses only people outside pairsDevTest (the configs exclude them).
+
+    python benchmarks/lfw_study.py --rows triplet,contrastive2 --seeds 0,1,2 --steps 600 --out runs/study
+    python benchmarks/lfw_study.py --table runs/study          # the table of what has finished
+
+Resumable: a (row, seed) whose `eval.json` exists is not run again. Each run's model directory records its config.
+Rows (all on configs/lfw.yaml's data, faces, tower, optimizer and P x K = 32 x 4; only the loss side changes):
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parents[1]
+BASE = REPO / "configs" / "lfw.yaml"
+ROWS: dict[str, list[str]] = {
+    # today's contrastive: one margin, mean over all pairs of the P x K batch
+    "contrastive": ["loss.name=batch_contrastive", "loss.margin=1.0", "loss.margin_schedule=null"],
+    # two margins (genuine pairs pulled in only beyond pos_margin)
+    "contrastive2": ["loss.name=batch_contrastive", "loss.margin=1.0", "loss.pos_margin=0.2",
+                     "loss.margin_schedule=null"],
+    # + mean over the active (non-zero) pairs
+    "contrastive2_avgnz": ["loss.name=batch_contrastive", "loss.margin=1.0", "loss.pos_margin=0.2",
+                           "loss.reducer=avg_nonzero", "loss.margin_schedule=null"],
+    # + mining: only the pairs that violate their margin
+    "contrastive2_avgnz_mined": ["loss.name=batch_contrastive", "loss.margin=1.0", "loss.pos_margin=0.2",
+                                 "loss.reducer=avg_nonzero", "loss.miner=margin_violators",
+                                 "loss.margin_schedule=null"],
+    # + a margin schedule (negative margin warmed up from 0.6 to 1.0)
+    "contrastive2_avgnz_mined_sched": ["loss.name=batch_contrastive", "loss.margin=1.0", "loss.pos_margin=0.2",
+                                       "loss.reducer=avg_nonzero", "loss.miner=margin_violators",
+                                       "loss.margin_schedule={name: linear_warmup, start: 0.6, end: 1.0, "
+                                       "warmup_epochs: 3}"],
+    # + the identification head (CosFace) trained jointly
+    "contrastive2_avgnz_mined_sched_head": ["loss.name=batch_contrastive", "loss.margin=1.0", "loss.pos_margin=0.2",
+                                            "loss.reducer=avg_nonzero", "loss.miner=margin_violators",
+                                            "loss.margin_schedule={name: linear_warmup, start: 0.6, end: 1.0, "
+                                            "warmup_epochs: 3}",
+                                            "model.head={kind: cosface, weight: 1.0, margin: 0.2, scale: 30}"],
+    # today's shipped recipe: triplet semi-hard, margin 0.3
+    "triplet": ["loss.name=triplet_semihard", "loss.margin=0.3", "loss.margin_schedule=null"],
+}
+__doc__ += "\n".join(f"  {name}: {' '.join(o)}" for name, o in ROWS.items()) + "\n"
+
+
+def siamese(*args: object) -> subprocess.CompletedProcess[str]:
+    exe = str(Path(sys.executable).with_name("siamese"))
+    return subprocess.run([exe, *map(str, args)], capture_output=True, text=True)
+
+
+def run_one(out: Path, row: str, seed: int, steps: int, epochs: int) -> dict:
+    run = out / row / f"seed-{seed}"
+    result_file = run / "eval.json"
+    if result_file.is_file():
+        return json.loads(result_file.read_text())
+    overrides = [*ROWS[row], f"seed={seed}", f"train.epochs={epochs}", f"train.steps_per_epoch={steps // epochs}",
+                 "train.tensorboard=false"]
+    t0 = time.time()
+    tr = siamese("train", BASE, "--out", run / "model", "--force", "--json",
+                 *[a for o in overrides for a in ("--set", o)])
+    if tr.returncode != 0:
+        raise SystemExit(f"{row} seed {seed}: train failed: {tr.stderr.strip()[-2000:]}")
+    train_s = time.time() - t0
+    data = Path(os.environ["SIAMESE_DATA"])
+    ev = siamese("evaluate", run / "model", "--pairs", data / "lfw" / "pairsDevTest.txt", "--flip", "--json")
+    if ev.returncode != 0:
+        raise SystemExit(f"{row} seed {seed}: evaluate failed: {ev.stderr.strip()[-2000:]}")
+    rep = json.loads(ev.stdout)
+    result = {"row": row, "seed": seed, "steps": steps, "images": steps * 128, "train_seconds": round(train_s, 1),
+              "mean_accuracy": rep["kfold"]["mean_accuracy"], "standard_error": rep["kfold"]["standard_error"],
+              "roc_auc": rep["roc_auc"], "overrides": overrides}
+    from siamese._files import atomic_write_text
+
+    atomic_write_text(result_file, json.dumps(result, indent=2) + "\n")
+    return result
+
+
+def table(out: Path) -> str:
+    lines = ["| row | seeds | View 1 test 10-fold accuracy, mean over seeds (+- SD across seeds) | per seed | "
+             "train min (mean) |", "| --- | --- | --- | --- | --- |"]
+    for row in ROWS:
+        results = [json.loads(p.read_text()) for p in sorted((out / row).glob("seed-*/eval.json"))]
+        if not results:
+            continue
+        acc = np.array([r["mean_accuracy"] for r in results])
+        sd = f"{acc.std(ddof=1):.3f}" if len(acc) > 1 else "n/a"
+        per = ", ".join(f"{r['seed']}: {r['mean_accuracy']:.3f}" for r in results)
+        mins = np.mean([r["train_seconds"] for r in results]) / 60
+        lines.append(f"| {row} | {len(acc)} | {acc.mean():.3f} (+- {sd}) | {per} | {mins:.1f} |")
+    return "\n".join(lines)
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--rows", default=",".join(ROWS))
+    ap.add_argument("--seeds", default="0,1,2")
+    ap.add_argument("--steps", type=int, default=1200, help="training steps of 128 images (the image budget)")
+    ap.add_argument("--epochs", type=int, default=12)
+    ap.add_argument("--out", type=Path, default=REPO / "runs" / "study")
+    ap.add_argument("--table", type=Path, default=None, help="print the table of a finished study folder")
+    args = ap.parse_args()
+    if args.table:
+        print(table(args.table))
+        return 0
+    rows = args.rows.split(",")
+    unknown = [r for r in rows if r not in ROWS]
+    if unknown:
+        raise SystemExit(f"--rows: unknown {unknown} (choose from {', '.join(ROWS)})")
+    for seed in (int(s) for s in args.seeds.split(",")):
+        for row in rows:
+            r = run_one(args.out, row, seed, args.steps, args.epochs)
+            print(f"{row} seed {seed}: {r['mean_accuracy']:.4f} +- {r['standard_error']:.4f} "
+                  f"({r['train_seconds'] / 60:.1f} min)", file=sys.stderr, flush=True)
+    print(table(args.out))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
