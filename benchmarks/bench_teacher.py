@@ -35,12 +35,12 @@ def dlib_scores(pairs: object, progress: bool) -> dict:
     from siamese.teachers import get_teacher, teacher_embeddings
 
     teacher = get_teacher("dlib")
-    photos = sorted(set(map(str, pairs.a)) | set(map(str, pairs.b)))
+    photos = sorted(set(map(str, pairs.paths_a)) | set(map(str, pairs.paths_b)))
     te = teacher_embeddings(photos, teacher, progress=progress)
     row = {photos[i]: k for k, i in enumerate(te.index)}
     d = np.empty(len(pairs.same))
     missing = 0
-    for n, (a, b) in enumerate(zip(map(str, pairs.a), map(str, pairs.b), strict=True)):
+    for n, (a, b) in enumerate(zip(map(str, pairs.paths_a), map(str, pairs.paths_b), strict=True)):
         if a in row and b in row:
             d[n] = float(np.linalg.norm(te.embeddings[row[a]] - te.embeddings[row[b]]))
         else:
@@ -48,7 +48,8 @@ def dlib_scores(pairs: object, progress: bool) -> dict:
             missing += 1
     finite_max = float(np.max(d[np.isfinite(d)]))
     d[~np.isfinite(d)] = finite_max + 1.0  # refused
-    result = evaluate_distances(d, pairs.same, folds=protocol_folds(pairs.same, pairs.folds))
+    official = None if (pairs.folds < 0).all() else pairs.folds
+    result = evaluate_distances(d, pairs.same, folds=protocol_folds(pairs.same, official)).to_dict()
     return {"kfold": result["kfold"], "pairs": int(len(d)), "pairs_without_descriptor": missing,
             "photos_without_face": len(te.errors)}
 
@@ -103,7 +104,7 @@ def main() -> int:
         d = rep.to_dict()
         rows[name] = {"kfold": d["kfold"], "pairs": d["n_pairs"], "fallbacks": len(rep.fallbacks),
                       "model_dir": str(path)}
-    photos = sorted(set(map(str, pairs.a)))[: args.timing_photos]
+    photos = sorted(set(map(str, pairs.paths_a)))[: args.timing_photos]
     timing = time_per_face(photos, models)
     out = {"pairs_file": str(args.pairs), "rows": rows, "seconds_per_face": timing,
            "speedup_vs_dlib": {k: timing["dlib"] / v for k, v in timing.items() if k != "dlib"},

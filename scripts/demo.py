@@ -42,7 +42,7 @@ def default_model_on_lfw(pairs_file: Path, n: int = 4) -> None:
     print("\n== 0. the default model (shipped in the package) on LFW photos it never saw in training ==")
     right = 0
     for k in same + diff:
-        a, b = Path(pairs.a[k]), Path(pairs.b[k])
+        a, b = Path(pairs.paths_a[k]), Path(pairs.paths_b[k])
         code, res = sh("verify", a, b, ok=(0, 1))
         truth = "same person" if pairs.same[k] == 1 else "different people"
         verdict = "accepted" if res["same"] else "refused"

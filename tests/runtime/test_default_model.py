@@ -69,14 +69,14 @@ def test_default_model_verifies_unseen_lfw_pairs(lfw_root: Path, tmp_path: Path)
         w = csv.writer(f)
         w.writerow(["path_a", "path_b", "same"])
         for k in np.concatenate([same, diff]):
-            w.writerow([pairs.a[k], pairs.b[k], int(pairs.same[k])])
+            w.writerow([pairs.paths_a[k], pairs.paths_b[k], int(pairs.same[k])])
     threshold = json.loads((packaged_model_dir() / "calibration.json").read_text())["threshold"]
 
     r = _cli(tmp_path, "evaluate", "--pairs", subset, "--json")
     assert r.returncode == 0, r.stderr
     rep = json.loads(r.stdout)
     assert rep["pairs_scored"] == 100
-    first = _cli(tmp_path, "verify", pairs.a[same[0]], pairs.b[same[0]], "--json")
+    first = _cli(tmp_path, "verify", pairs.paths_a[same[0]], pairs.paths_b[same[0]], "--json")
     assert first.returncode in (0, 1), first.stderr
     res = json.loads(first.stdout)
     assert res["threshold"] == pytest.approx(threshold)
