@@ -62,6 +62,7 @@ DEFAULTS: dict[str, Any] = {
         "args": {},                # keyword arguments of the teacher (dlib: upsample, jitters)
         "weight": 1.0,             # weight of 1 - cos(student, teacher) per photo (needs embedding_dim == teacher's)
         "relational_weight": 1.0,  # weight of (d_student - d_teacher)^2 over the batch's pairs
+        "center": True,            # subtract the training photos' mean teacher embedding (see siamese.training.distill)
         "cache_dir": None,         # where teacher embeddings are kept; None -> the siamese cache
     },
     "train": {

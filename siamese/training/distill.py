@@ -6,6 +6,13 @@ people excluded from training (``data.exclude_pairs``, the fold being scored by 
 reach it, nor the student through it. Its embeddings are computed once per photo and cached by content hash
 (:func:`siamese.teachers.teacher_embeddings`); a photo in which the teacher finds no face gets an all-zero row,
 which the distillation losses leave out (:mod:`siamese.losses.distillation`).
+
+Centring (``teacher.center``, default on): a teacher's embeddings need not be spread over the sphere. dlib's
+descriptors sit in a narrow cone -- on LFW two random photos' unit descriptors have cosine ~0.84 (distance ~0.57,
+genuine pairs ~0.31) -- so "match the teacher's direction / pair distances" would fight a contrastive margin of
+1.0 that pushes impostors apart. Subtracting the mean embedding of the training photos (only those) centres the
+cone: impostor cosine ~0.0 (distance ~1.41), genuine distance ~0.76, and the teacher's geometry agrees with the
+margins. (Measured on every 5th LFW photo and the pairsDevTest pairs.)
 """
 
 from __future__ import annotations
@@ -48,11 +55,15 @@ def teacher_targets(cfg: dict[str, Any], data: PreparedData, progress: bool = Tr
         raise ValueError("PreparedData.train_paths must name the photo of every training face")
     result = teacher_embeddings(data.train_paths, teacher, cache_dir=tcfg["cache_dir"], progress=progress)
     emb = np.zeros((len(data.train_paths), teacher.dim), np.float32)
-    emb[result.index] = result.embeddings
+    found = np.asarray(result.embeddings, np.float32)
+    if tcfg["center"] and len(found):
+        found = found - found.mean(axis=0)
+    emb[result.index] = found
     for path, reason in result.errors[:5]:
         log.warning("teacher %s: no embedding for %s: %s", teacher.name, path, reason)
     summary = {"name": teacher.name, **teacher.get_config(), "weight": float(tcfg["weight"]),
-               "relational_weight": float(tcfg["relational_weight"]), "photos": len(data.train_paths),
+               "relational_weight": float(tcfg["relational_weight"]), "center": bool(tcfg["center"]),
+               "photos": len(data.train_paths),
                "embedded": int(len(result.index)), "without_embedding": len(result.errors)}
     return TeacherTargets(emb, summary)
 

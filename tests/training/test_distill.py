@@ -26,7 +26,7 @@ def _cfg(data_root: Path, *extra: str) -> dict:
 
 
 def test_teacher_targets_follow_the_training_photos(data_root: Path, recording_teacher: type) -> None:
-    cfg = _cfg(data_root)
+    cfg = _cfg(data_root, "teacher.center=false")
     data = prepare_data(cfg, progress=False)
     recording_teacher.faceless.add(Path(data.train_paths[3]).name)
     targets = teacher_targets(cfg, data, progress=False)
@@ -72,3 +72,19 @@ def test_teacher_config_errors(data_root: Path, recording_teacher: type, tmp_pat
     assert not (tmp_path / "m").exists()
     relational_only = _cfg(data_root, "model.embedding_dim=24", "teacher.weight=0")  # no cosine term: any size
     assert teacher_targets(relational_only, prepare_data(relational_only, progress=False), progress=False) is not None
+
+
+def test_teacher_embeddings_are_centred_on_the_training_photos(data_root: Path, recording_teacher: type) -> None:
+    """``teacher.center`` subtracts the mean of the photos the teacher embedded (rows without an embedding stay
+    zero); off, the rows are the teacher's own embeddings."""
+    raw_cfg = _cfg(data_root, "teacher.center=false")
+    data = prepare_data(raw_cfg, progress=False)
+    recording_teacher.faceless.add(Path(data.train_paths[0]).name)
+    raw = teacher_targets(raw_cfg, data, progress=False)
+    centred = teacher_targets(_cfg(data_root), data, progress=False)
+    assert raw is not None and centred is not None and centred.summary["center"] is True
+    found = raw.embeddings.any(axis=1)  # ORL names repeat (1.pgm ...): every photo of that name is faceless
+    assert 0 < (~found).sum() < len(found) and not centred.embeddings[~found].any()
+    present = raw.embeddings[found]
+    np.testing.assert_allclose(centred.embeddings[found], present - present.mean(axis=0), atol=1e-6)
+    assert np.abs(centred.embeddings[found].mean(axis=0)).max() < 1e-5 < np.abs(present.mean(axis=0)).max()
