@@ -54,6 +54,19 @@ def dlib_scores(pairs: object, progress: bool) -> dict:
             "photos_without_face": len(te.errors)}
 
 
+def at_own_threshold(model: str, pairs: object) -> dict:
+    """Accuracy, FAR and TAR of the decisions ``siamese verify`` makes (no flip, the model's calibration.json)."""
+    from siamese.model_dir import ModelDir
+    from siamese.verification import FaceEmbedder, pair_distances
+
+    md = ModelDir(model)
+    threshold = md.threshold()
+    pd = pair_distances(FaceEmbedder(md, engine="litert"), pairs, fallback="center")
+    accept = pd.distances <= threshold
+    return {"threshold": threshold, "accuracy": float(np.mean(accept == (pd.same == 1))),
+            "far": float(np.mean(accept[pd.same == 0])), "tar": float(np.mean(accept[pd.same == 1]))}
+
+
 def time_per_face(photos: list[str], models: dict[str, str]) -> dict:
     import cv2
 
@@ -103,7 +116,8 @@ def main() -> int:
         rep = api.evaluate(path, args.pairs, images=args.images, flip=True, engine="litert", progress=args.progress)
         d = rep.to_dict()
         rows[name] = {"kfold": d["kfold"], "pairs": d["n_pairs"], "fallbacks": len(rep.fallbacks),
-                      "model_dir": str(path)}
+                      "roc_auc": d["roc_auc"], "model_dir": str(path),
+                      "at_calibrated_threshold": at_own_threshold(path, pairs)}
     photos = sorted(set(map(str, pairs.paths_a)))[: args.timing_photos]
     timing = time_per_face(photos, models)
     out = {"pairs_file": str(args.pairs), "rows": rows, "seconds_per_face": timing,
