@@ -13,7 +13,7 @@ the pipeline is deterministic for a seed.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from typing import Any
 
 import keras
@@ -187,30 +187,20 @@ def pk_dataset(
     augment: Augment = None,
     replace: bool = True,
     steps: int | None = None,
-    targets: Mapping[str, Any] | None = None,
 ) -> tf.data.Dataset:
     """P x K batches for metric-learning losses: ``(images, labels)``.
 
     ``images`` float32 [0, 255] ``(P*K, S, S, 3)``, ``labels`` int32 ``(P*K,)`` (the given label
     values), grouped by identity as in :func:`pk_index_dataset` (which documents how identities
     with fewer than K images are handled). ``augment`` as in :func:`pair_dataset`. Infinite when
-    ``steps`` is None. With ``targets`` (``{output name: per-image array, or None for the labels}``, e.g. teacher
-    embeddings) the second element is a dict of those arrays gathered for the batch's images.
+    ``steps`` is None.
     """
     faces, labels = check_faces(faces, labels)
     index = pk_index_dataset(labels, P, K, seed, replace, steps)
     faces_t = tf.convert_to_tensor(faces)
     aug = _resolve_augment(augment, seed)
-    extra = {name: None if arr is None else tf.constant(np.asarray(arr)) for name, arr in (targets or {}).items()}
-    for name, arr in (targets or {}).items():
-        if arr is not None and len(arr) != len(faces):
-            raise ValueError(f"targets[{name!r}]: {len(arr)} rows for {len(faces)} faces")
-
-    def gather(idx: tf.Tensor, lab: tf.Tensor) -> tuple[tf.Tensor, Any]:
-        x = tf.cast(tf.gather(faces_t, idx), tf.float32)
-        if not extra:
-            return x, lab
-        return x, {name: lab if arr is None else tf.gather(arr, idx) for name, arr in extra.items()}
+    def gather(idx: tf.Tensor, lab: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
+        return tf.cast(tf.gather(faces_t, idx), tf.float32), lab
 
     ds = index.map(gather, num_parallel_calls=AUTOTUNE, deterministic=True)
     if aug is not None:
