@@ -40,18 +40,6 @@ LICENCES = {
 }
 
 
-def recalibrate(model: Path) -> None:
-    from siamese.config import load_config
-    from siamese.training import prepare_data
-    from siamese.training.card import calibrate_on_validation, validation_distances
-
-    md = ModelDir(model)
-    cfg = load_config(model / CONFIG_FILE)
-    data = prepare_data(cfg, progress=False)
-    d = validation_distances(md.embedding_model(), data, cfg["model"]["distance"], False)
-    calibrate_on_validation(md, d, data, cfg["model"]["distance"])
-
-
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("model", type=Path)
@@ -60,14 +48,8 @@ def main() -> int:
     ap.add_argument("--extra", type=Path, action="append", default=[],
                     help="further JSON figures (a benchmark's output) to record under about.figures")
     ap.add_argument("--out", type=Path, default=packaged_model_dir())
-    ap.add_argument("--recalibrate", action="store_true",
-                    help="first store the training-time default threshold again from the model's own config (the "
-                         "validation pairs of its held-out training people, without flip-averaging, as verify "
-                         "computes distances); for models trained before siamese stored it that way")
     args = ap.parse_args()
 
-    if args.recalibrate:
-        recalibrate(args.model)
     md = ModelDir(args.model)
     md.embedding_model()  # weights must match the card's fingerprint
     files = [CARD_FILE, EMBEDDING_FILE, TFLITE_FILE, CALIBRATION_FILE, CONFIG_FILE, HISTORY_FILE]

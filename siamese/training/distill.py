@@ -12,7 +12,7 @@ descriptors sit in a narrow cone -- on LFW two random photos' unit descriptors h
 genuine pairs ~0.31) -- so "match the teacher's direction / pair distances" would fight a contrastive margin of
 1.0 that pushes impostors apart. Subtracting the mean embedding of the training photos (only those) centres the
 cone: impostor cosine ~0.0 (distance ~1.41), genuine distance ~0.76, and the teacher's geometry agrees with the
-margins. (Measured on every 5th LFW photo and the pairsDevTest pairs.)
+margins. (``python benchmarks/teacher_geometry.py``: every 5th LFW photo and the pairsDevTest pairs.)
 """
 
 from __future__ import annotations

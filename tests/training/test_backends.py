@@ -12,7 +12,6 @@ saved tower must equal the single run's within float summation order (atol 1e-4)
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -20,7 +19,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-import siamese
+from tests.training.test_distributed import _env as worker_env
 from tests.training.test_distributed import _free_port
 
 REPO = Path(__file__).resolve().parents[2]
@@ -33,12 +32,7 @@ TINY = ["--set", "faces.size=32", "--set", "model.embedding_dim=16", "--set", "m
 
 
 def _env(data_root: Path, **extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("SIAMESE_COORDINATOR", "SIAMESE_NUM_PROC",
-                                                                      "SIAMESE_PROCESS_ID", "XLA_FLAGS"))}
-    root = str(Path(siamese.__file__).resolve().parents[1])
-    env.update(KERAS_BACKEND="jax", JAX_PLATFORMS="cpu", SIAMESE_DATA=str(data_root), TF_CPP_MIN_LOG_LEVEL="2",
-               PYTHONPATH=os.pathsep.join(p for p in (root, env.get("PYTHONPATH")) if p), **extra)
-    return env
+    return worker_env(SIAMESE_DATA=str(data_root), TF_CPP_MIN_LOG_LEVEL="2", **extra)
 
 
 def _train(out: Path, env: dict[str, str], log: Path) -> subprocess.Popen:
