@@ -6,7 +6,8 @@ each fold is chosen on the other nine). Training uses only people outside pairsD
     python benchmarks/lfw_study.py --table runs/study          # the table of what has finished
 
 Resumable: a (row, seed) whose `eval.json` exists is not run again. Each run's model directory records its config.
-Rows (all on configs/lfw.yaml's data, faces, tower, optimizer and P x K = 32 x 4; only the loss side changes):
+Rows (all on configs/lfw.yaml's data, faces, tower, optimizer and P x K = 32 x 4; the loss side is reset, then set
+by the row):
 """
 
 from __future__ import annotations
@@ -23,6 +24,9 @@ import numpy as np
 
 REPO = Path(__file__).resolve().parents[1]
 BASE = REPO / "configs" / "lfw.yaml"
+#: every run starts from these, so a row is the same whatever loss configs/lfw.yaml itself ships
+LOSS_RESET = ["loss.pos_margin=null", "loss.miner=null", "loss.reducer=null", "loss.margin_schedule=null",
+              "loss.args={}", "model.head=null"]
 ROWS: dict[str, list[str]] = {
     # today's contrastive: one margin, mean over all pairs of the P x K batch
     "contrastive": ["loss.name=batch_contrastive", "loss.margin=1.0", "loss.margin_schedule=null"],
@@ -32,21 +36,24 @@ ROWS: dict[str, list[str]] = {
     # + mean over the active (non-zero) pairs
     "contrastive2_avgnz": ["loss.name=batch_contrastive", "loss.margin=1.0", "loss.pos_margin=0.2",
                            "loss.reducer=avg_nonzero", "loss.margin_schedule=null"],
-    # + mining: only the pairs that violate their margin
-    "contrastive2_avgnz_mined": ["loss.name=batch_contrastive", "loss.margin=1.0", "loss.pos_margin=0.2",
+    # + mining: per anchor, only its hardest genuine and its hardest impostor pair. (The margin-violator miner is not
+    # a row: under avg_nonzero it selects exactly the pairs that the reducer averages over, so it changes nothing;
+    # tests/losses/test_composed.py checks that equality.)
+    "contrastive2_avgnz_hardest": ["loss.name=batch_contrastive", "loss.margin=1.0", "loss.pos_margin=0.2",
+                                   "loss.reducer=avg_nonzero", "loss.miner=hardest", "loss.margin_schedule=null"],
+    # + a margin schedule (negative margin warmed up from 0.6 to 1.0), without the hardest-pair miner. The
+    # margin-violator miner named here and in the head row is a no-op under avg_nonzero (see above); it stays so
+    # that both rows are what their first seeds ran.
+    "contrastive2_avgnz_sched": ["loss.name=batch_contrastive", "loss.margin=1.0", "loss.pos_margin=0.2",
                                  "loss.reducer=avg_nonzero", "loss.miner=margin_violators",
-                                 "loss.margin_schedule=null"],
-    # + a margin schedule (negative margin warmed up from 0.6 to 1.0)
-    "contrastive2_avgnz_mined_sched": ["loss.name=batch_contrastive", "loss.margin=1.0", "loss.pos_margin=0.2",
-                                       "loss.reducer=avg_nonzero", "loss.miner=margin_violators",
-                                       "loss.margin_schedule={name: linear_warmup, start: 0.6, end: 1.0, "
-                                       "warmup_epochs: 3}"],
+                                 "loss.margin_schedule={name: linear_warmup, start: 0.6, end: 1.0, "
+                                 "warmup_epochs: 3}"],
     # + the identification head (CosFace) trained jointly
-    "contrastive2_avgnz_mined_sched_head": ["loss.name=batch_contrastive", "loss.margin=1.0", "loss.pos_margin=0.2",
-                                            "loss.reducer=avg_nonzero", "loss.miner=margin_violators",
-                                            "loss.margin_schedule={name: linear_warmup, start: 0.6, end: 1.0, "
-                                            "warmup_epochs: 3}",
-                                            "model.head={kind: cosface, weight: 1.0, margin: 0.2, scale: 30}"],
+    "contrastive2_avgnz_sched_head": ["loss.name=batch_contrastive", "loss.margin=1.0", "loss.pos_margin=0.2",
+                                      "loss.reducer=avg_nonzero", "loss.miner=margin_violators",
+                                      "loss.margin_schedule={name: linear_warmup, start: 0.6, end: 1.0, "
+                                      "warmup_epochs: 3}",
+                                      "model.head={kind: cosface, weight: 1.0, margin: 0.2, scale: 30}"],
     # today's shipped recipe: triplet semi-hard, margin 0.3
     "triplet": ["loss.name=triplet_semihard", "loss.margin=0.3", "loss.margin_schedule=null"],
 }
@@ -62,9 +69,13 @@ def run_one(out: Path, row: str, seed: int, steps: int, epochs: int) -> dict:
     run = out / row / f"seed-{seed}"
     result_file = run / "eval.json"
     if result_file.is_file():
-        return json.loads(result_file.read_text())
-    overrides = [*ROWS[row], f"seed={seed}", f"train.epochs={epochs}", f"train.steps_per_epoch={steps // epochs}",
-                 "train.tensorboard=false"]
+        done = json.loads(result_file.read_text())
+        if (done["steps"], done.get("epochs", epochs)) != (steps, epochs):
+            raise SystemExit(f"{result_file}: a run of {done['steps']} steps in {done.get('epochs')} epochs, not "
+                             f"{steps} in {epochs}: use another --out for another budget")
+        return done
+    overrides = [*LOSS_RESET, *ROWS[row], f"seed={seed}", f"train.epochs={epochs}",
+                 f"train.steps_per_epoch={steps // epochs}", "train.tensorboard=false"]
     t0 = time.time()
     tr = siamese("train", BASE, "--out", run / "model", "--force", "--json",
                  *[a for o in overrides for a in ("--set", o)])
@@ -76,7 +87,8 @@ def run_one(out: Path, row: str, seed: int, steps: int, epochs: int) -> dict:
     if ev.returncode != 0:
         raise SystemExit(f"{row} seed {seed}: evaluate failed: {ev.stderr.strip()[-2000:]}")
     rep = json.loads(ev.stdout)
-    result = {"row": row, "seed": seed, "steps": steps, "images": steps * 128, "train_seconds": round(train_s, 1),
+    result = {"row": row, "seed": seed, "steps": steps, "epochs": epochs, "images": steps * 128,
+              "train_seconds": round(train_s, 1),
               "mean_accuracy": rep["kfold"]["mean_accuracy"], "standard_error": rep["kfold"]["standard_error"],
               "roc_auc": rep["roc_auc"], "overrides": overrides}
     from siamese._files import atomic_write_text

@@ -199,6 +199,28 @@ def test_batch_contrastive_composition_against_loops(rng, miner, reducer):
     assert float(got) == pytest.approx(expected, rel=1e-5, abs=1e-6)
 
 
+def test_margin_violators_add_nothing_under_avg_nonzero(rng):
+    """The LFW study has no margin-violator row for this reason: avg_nonzero already averages over exactly the pairs
+    that violate their margin, so the value and the gradients are the same with and without that miner."""
+    labels, x = batch(rng)
+    x = keras.Variable(x)
+    kw = {"margin": 0.9, "pos_margin": 0.4, "distance": "l2", "reducer": "avg_nonzero"}
+    plain = losses.BatchContrastiveLoss(miner="all_pairs", **kw)
+    mined = losses.BatchContrastiveLoss(miner="margin_violators", **kw)
+    assert float(mined(labels, x)) == pytest.approx(float(plain(labels, x)), rel=1e-6)
+    import tensorflow as tf
+
+    grads = []
+    for loss in (plain, mined):
+        with tf.GradientTape() as tape:
+            value = loss(labels, x.value)
+        grads.append(tape.gradient(value, x.value).numpy())
+    np.testing.assert_allclose(grads[1], grads[0], rtol=1e-5, atol=1e-7)
+    # ... while the hardest-pair miner does change the loss
+    hardest = losses.BatchContrastiveLoss(miner="hardest", **kw)
+    assert float(hardest(labels, x)) != pytest.approx(float(plain(labels, x)), rel=1e-3)
+
+
 def test_triplet_losses_with_other_miners_and_reducers(rng):
     labels, x = batch(rng)
     d = np_pdist(x, "cosine")
