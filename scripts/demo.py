@@ -34,13 +34,12 @@ DEMO_FAR = 0.05
 
 
 def held_out_people(config: Path, orl: Path) -> list[str]:
-    """The ORL people that 'siamese train' keeps for validation under ``config`` (its split, its seed)."""
-    from siamese import data as sdata
+    """The ORL people that 'siamese train' keeps for validation under ``config`` (the same split function)."""
     from siamese.config import load_config
+    from siamese.training.data import split_people
 
-    cfg = load_config(config)
-    people = sdata.read_identity_folders(orl, min_images=cfg["data"]["min_images"])
-    _, val = sdata.split_identities(people, val_fraction=cfg["data"]["val_fraction"], seed=cfg["seed"])
+    cfg = load_config(config, [f"data.root={orl.parent}"])
+    _, val, _ = split_people(cfg)
     return sorted(val.names, key=lambda name: int(name.lstrip("s")))
 
 

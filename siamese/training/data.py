@@ -60,14 +60,11 @@ def make_aligner(faces_cfg: dict[str, Any]) -> Any:
                  min_face_size=faces_cfg.get("min_face_size"), check_face=bool(faces_cfg.get("check_face")))
 
 
-def prepare_data(cfg: dict[str, Any], progress: bool = True, exclude_people: Iterable[str] = ()) -> PreparedData:
-    """Read, filter, split and align the training data described by ``cfg['data']`` and ``cfg['faces']``.
-
-    People named in ``exclude_people`` (identity folder names) never enter training or validation, like those of
-    the ``data.exclude_pairs`` files (e.g. the people of the LFW fold being scored, see :mod:`siamese.benchmark`).
-    """
+def split_people(cfg: dict[str, Any], exclude_people: Iterable[str] = ()) -> tuple[Any, Any, set[str]]:
+    """The identity folders of ``cfg['data']`` minus excluded people, split identity-disjointly as training uses
+    them: ``(train_set, val_set, excluded)`` (:class:`~siamese.data.IdentityDataset` each; ``excluded`` = the names
+    left out, from ``exclude_people`` and the ``data.exclude_pairs`` files). Deterministic for ``cfg['seed']``."""
     from siamese import data as sdata
-    from siamese.verification import unpack_faces
 
     dcfg = cfg["data"]
     root = paths.data_root(dcfg["root"])
@@ -87,6 +84,21 @@ def prepare_data(cfg: dict[str, Any], progress: bool = True, exclude_people: Ite
                                  replace=False).tolist())
         dataset = dataset.subset(keep)
     train_set, val_set = sdata.split_identities(dataset, val_fraction=dcfg["val_fraction"], seed=cfg["seed"])
+    return train_set, val_set, excluded
+
+
+def prepare_data(cfg: dict[str, Any], progress: bool = True, exclude_people: Iterable[str] = ()) -> PreparedData:
+    """Read, filter, split (:func:`split_people`) and align the training data described by ``cfg['data']`` and
+    ``cfg['faces']``.
+
+    People named in ``exclude_people`` (identity folder names) never enter training or validation, like those of
+    the ``data.exclude_pairs`` files (e.g. the people of the LFW fold being scored, see :mod:`siamese.benchmark`).
+    """
+    from siamese import data as sdata
+    from siamese.verification import unpack_faces
+
+    dcfg = cfg["data"]
+    train_set, val_set, excluded = split_people(cfg, exclude_people)
 
     aligner = make_aligner(cfg["faces"])
 
