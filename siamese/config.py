@@ -73,7 +73,8 @@ DEFAULTS: dict[str, Any] = {
         "pk": {"P": 16, "K": 4},   # batch/triplet losses: P identities x K images per batch
         "optimizer": {"name": "adam", "learning_rate": 1e-3, "weight_decay": 0.0},
         "lr_schedule": {"name": "constant", "warmup_epochs": 0},   # constant | cosine (with linear warm-up)
-        "augment": {"flip": True, "affine": 0.05, "color": 0.1, "shift": 0.0},   # affine/shift: image fractions
+        "augment": {"flip": True, "affine": 0.05, "color": 0.1, "shift": 0.0,   # affine/shift: image fractions
+                    "grayscale": 0.0},   # probability that a training image is turned grey
         "precision": "auto",       # auto (mixed_float16 on GPU, float32 on CPU) | float32 | mixed_float16
         "jit_compile": False,
         "early_stopping": None,    # e.g. {monitor: val_eer, patience: 5}

@@ -11,9 +11,12 @@ from typing import Any
 import cv2
 import numpy as np
 
-# columns of the per-image uniform draws (see NumpyAugment.draw)
-_FLIP, _TX, _TY, _ROT, _ZOOM, _SX, _SY, _BRIGHT, _CONTRAST = range(9)
+# columns of the per-image uniform draws (see NumpyAugment.draw); _GRAY only exists when grayscale > 0, so the
+# draws of every other setting are those of the versions before it
+_FLIP, _TX, _TY, _ROT, _ZOOM, _SX, _SY, _BRIGHT, _CONTRAST, _GRAY = range(10)
 N_DRAWS = 9
+# ITU-R BT.601 luma weights of (R, G, B), as cv2.COLOR_RGB2GRAY
+_LUMA = np.array([0.299, 0.587, 0.114], np.float32)
 
 
 class NumpyAugment:
@@ -25,29 +28,41 @@ class NumpyAugment:
     * ``shift`` (> 0): translation alone up to ``shift`` of the height/width (for aligned faces).
     * ``color`` (> 0): brightness shift up to ``color * 255``, then contrast factor in ``[1 - color, 1 + color]``
       about each image's per-channel mean.
+    * ``grayscale`` (a probability): the image becomes its luma (BT.601, as ``cv2.COLOR_RGB2GRAY``) in all three
+      channels, so that grey photos embed like colour ones.
 
     Order: flip, then one bilinear warp (``affine`` and ``shift`` composed, borders reflected as
-    ``cv2.BORDER_REFLECT_101``), then color. ``draw(n, rng)`` gives the random parameters of n images (only
-    ``rng.random``); ``apply(batch, params)`` uses them, so the parameters of a global batch can be drawn once and
-    rows applied on each data-parallel shard. ``aug(batch, rng) == aug.apply(batch, aug.draw(len(batch), rng))``.
+    ``cv2.BORDER_REFLECT_101``), then color, then grayscale. ``draw(n, rng)`` gives the random parameters of n
+    images (only ``rng.random``); ``apply(batch, params)`` uses them, so the parameters of a global batch can be
+    drawn once and rows applied on each data-parallel shard.
+    ``aug(batch, rng) == aug.apply(batch, aug.draw(len(batch), rng))``.
     """
 
-    def __init__(self, flip: bool = True, affine: float = 0.0, color: float = 0.0, shift: float = 0.0) -> None:
+    def __init__(self, flip: bool = True, affine: float = 0.0, color: float = 0.0, shift: float = 0.0,
+                 grayscale: float = 0.0) -> None:
         if affine < 0 or color < 0 or shift < 0:
             raise ValueError("affine, color and shift must be >= 0")
+        if not 0.0 <= grayscale <= 1.0:
+            raise ValueError(f"grayscale is a probability in [0, 1], got {grayscale}")
         self.flip = bool(flip)
         self.affine = float(affine)
         self.color = float(color)
         self.shift = float(shift)
+        self.grayscale = float(grayscale)
 
     @property
     def active(self) -> bool:
         """Whether any transform is on."""
-        return self.flip or self.affine > 0 or self.color > 0 or self.shift > 0
+        return self.flip or self.affine > 0 or self.color > 0 or self.shift > 0 or self.grayscale > 0
+
+    @property
+    def n_draws(self) -> int:
+        """Columns of :meth:`draw`: ``N_DRAWS``, one more with ``grayscale``."""
+        return N_DRAWS + (self.grayscale > 0)
 
     def draw(self, n: int, rng: np.random.Generator) -> np.ndarray:
-        """Uniforms in [0, 1) for ``n`` images, ``(n, N_DRAWS)`` float64 (one row per image, all transforms)."""
-        return np.asarray(rng.random((n, N_DRAWS)), np.float64).reshape(n, N_DRAWS)
+        """Uniforms in [0, 1) for ``n`` images, ``(n, n_draws)`` float64 (one row per image, all transforms)."""
+        return np.asarray(rng.random((n, self.n_draws)), np.float64).reshape(n, self.n_draws)
 
     def apply(self, batch: np.ndarray, params: np.ndarray) -> np.ndarray:
         """``batch`` transformed with ``params`` (from :meth:`draw`, one row per image); a new float32 array."""
@@ -69,7 +84,11 @@ class NumpyAugment:
             factor = (1.0 + sym[:, _CONTRAST] * self.color).astype(np.float32)[:, None, None, None]
             mean = out.mean(axis=(1, 2), keepdims=True)
             out = (out - mean) * factor + mean
-        return np.clip(out, 0.0, 255.0, out=out)
+        np.clip(out, 0.0, 255.0, out=out)
+        if self.grayscale > 0:
+            grey = params[:, _GRAY] < self.grayscale
+            out[grey] = (out[grey] @ _LUMA)[..., None]
+        return out
 
     def _matrix(self, u: np.ndarray, h: int, w: int) -> np.ndarray:
         sym = 2.0 * u - 1.0
@@ -85,15 +104,16 @@ class NumpyAugment:
         return self.apply(batch, self.draw(len(batch), rng))
 
     def get_config(self) -> dict[str, Any]:
-        return {"flip": self.flip, "affine": self.affine, "color": self.color, "shift": self.shift}
+        return {"flip": self.flip, "affine": self.affine, "color": self.color, "shift": self.shift,
+                "grayscale": self.grayscale}
 
     def __repr__(self) -> str:
         return "NumpyAugment(" + ", ".join(f"{k}={v!r}" for k, v in self.get_config().items()) + ")"
 
 
 def make_numpy_augmentation(flip: bool = True, affine: float = 0.05, color: float = 0.1,
-                            shift: float = 0.0) -> NumpyAugment | None:
+                            shift: float = 0.0, grayscale: float = 0.0) -> NumpyAugment | None:
     """A :class:`NumpyAugment`, or None when no transform is on. Defaults as
-    :func:`siamese.data.augment.make_augmentation`."""
-    aug = NumpyAugment(flip=flip, affine=affine, color=color, shift=shift)
+    :func:`siamese.data.augment.make_augmentation` (which has no ``grayscale``)."""
+    aug = NumpyAugment(flip=flip, affine=affine, color=color, shift=shift, grayscale=grayscale)
     return aug if aug.active else None

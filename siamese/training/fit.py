@@ -138,7 +138,7 @@ def train(cfg: dict[str, Any], out_dir: str | os.PathLike[str], progress: bool =
     distance = cfg["model"]["distance"]
     aug = t["augment"]
     augment = sdata.make_numpy_augmentation(flip=aug["flip"], affine=aug["affine"], color=aug["color"],
-                                            shift=aug["shift"])
+                                            shift=aug["shift"], grayscale=aug["grayscale"])
     shard = build.data_shard()
     best = out / "best.weights.h5"
     try:

@@ -13,6 +13,7 @@ import sys
 from importlib.util import find_spec
 from pathlib import Path
 
+import cv2
 import numpy as np
 import pytest
 
@@ -238,7 +239,9 @@ def test_zero_draws_are_the_identity_and_output_in_range(rng: np.random.Generato
     with pytest.raises(ValueError):
         NumpyAugment(affine=-0.1)
     assert make_numpy_augmentation(flip=False, affine=0.0, color=0.0, shift=0.0) is None
-    assert make_numpy_augmentation().get_config() == {"flip": True, "affine": 0.05, "color": 0.1, "shift": 0.0}
+    assert make_numpy_augmentation().get_config() == {"flip": True, "affine": 0.05, "color": 0.1, "shift": 0.0,
+                                                      "grayscale": 0.0}
+    assert make_numpy_augmentation(flip=False, affine=0.0, color=0.0, grayscale=0.1) is not None
 
 
 def test_picklable_for_worker_processes(rng: np.random.Generator) -> None:
@@ -279,3 +282,20 @@ def test_fit_consumes_pk_batches(rng: np.random.Generator) -> None:
     assert len(history.history["loss"]) == 2 and np.isfinite(history.history["loss"]).all()
     # each epoch draws new batches: fit moves the epoch on (it also calls on_epoch_end once before the first)
     assert ds.epoch >= 2 and len({epoch for epoch, _ in fetched}) >= 2 and {i for _, i in fetched} == {0, 1}
+
+
+def test_grayscale_is_opencv_luma_with_its_probability(rng: np.random.Generator) -> None:
+    x = rng.uniform(0, 255, (64, 8, 8, 3)).astype(np.float32)
+    aug = NumpyAugment(flip=False, grayscale=0.25)
+    params = aug.draw(len(x), np.random.default_rng(3))
+    assert params.shape == (64, 10)
+    out = aug.apply(x, params)
+    grey = params[:, -1] < 0.25
+    assert 0 < grey.sum() < len(x)
+    oracle = np.stack([cv2.cvtColor(img, cv2.COLOR_RGB2GRAY) for img in x[grey]])
+    assert np.allclose(out[grey], oracle[..., None], atol=1e-3)  # every channel is the luma
+    assert np.array_equal(out[~grey], x[~grey])
+    # without grayscale the draws are the nine columns of before, so other settings keep their random streams
+    assert NumpyAugment(flip=True).draw(4, np.random.default_rng(0)).shape == (4, 9)
+    with pytest.raises(ValueError, match="probability"):
+        NumpyAugment(grayscale=1.5)
