@@ -36,11 +36,17 @@ def packaged_model_dir() -> Path:
     return Path(__file__).resolve().parent / "assets" / "default_model"
 
 
+def user_model_dir() -> Path:
+    """``<user data dir>/model``: a model put there (e.g. the default model calibrated on the user's own photos by
+    ``siamese calibrate``) is the default when ``$SIAMESE_MODEL`` is unset."""
+    return Path(user_data_dir(APP)) / "model"
+
+
 def default_model_dir() -> Path:
-    """``$SIAMESE_MODEL``, else ``<user data dir>/model`` when it holds a model, else :func:`packaged_model_dir`."""
+    """``$SIAMESE_MODEL``, else :func:`user_model_dir` when it holds a model, else :func:`packaged_model_dir`."""
     if os.environ.get("SIAMESE_MODEL"):
         return Path(os.environ["SIAMESE_MODEL"]).expanduser()
-    user = Path(user_data_dir(APP)) / "model"
+    user = user_model_dir()
     if (user / "model.json").is_file() or not packaged_model_dir().is_dir():
         return user
     return packaged_model_dir()

@@ -120,3 +120,33 @@ def test_cli_json_is_the_api_result(smoke_model, gallery: Path, orl_root: Path) 
     assert code == 0, err
     expected = siamese.verify(a, claim="s3", model=smoke_model[0], gallery=gallery, threshold=10.0)
     assert json.loads(out) == expected.to_dict()
+
+
+def test_calibrating_the_shipped_model_writes_a_user_copy_and_never_the_package(
+        smoke_model, orl_pairs_csv: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import siamese.paths
+
+    shipped = tmp_path / "package" / "default_model"
+    shutil.copytree(smoke_model[0], shipped)
+    before = {p.name: p.read_bytes() for p in shipped.iterdir()}
+    monkeypatch.setattr(siamese.paths, "packaged_model_dir", lambda: shipped)
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg"))
+    monkeypatch.delenv("SIAMESE_MODEL", raising=False)
+    user = siamese.paths.user_model_dir()
+    assert siamese.paths.default_model_dir() == shipped
+
+    with pytest.raises(siamese.errors.SiameseError, match="missing.csv"):  # bad input: nothing is copied
+        siamese.calibrate(None, pairs=tmp_path / "missing.csv", far=0.05)
+    assert not user.exists()
+
+    cal = siamese.calibrate(None, pairs=orl_pairs_csv, far=0.05)
+    assert {p.name: p.read_bytes() for p in shipped.iterdir()} == before  # the package is untouched
+    assert cal.meta["model_dir"] == str(user)
+    assert siamese.paths.default_model_dir() == user  # the calibrated copy is the default from now on
+    assert ModelDir(user).threshold() == pytest.approx(cal.threshold)
+    assert ModelDir(user).fingerprint == ModelDir(shipped).fingerprint
+    assert not list(user.parent.glob(".model.*"))  # no temporary copy left behind
+    with pytest.raises(siamese.errors.ConfigError, match="already holds a model"):
+        siamese.calibrate(shipped, pairs=orl_pairs_csv, far=0.05)
+    again = siamese.calibrate(None, pairs=orl_pairs_csv, far=0.01)  # the user's copy is calibrated in place
+    assert again.meta["model_dir"] == str(user) and ModelDir(user).threshold() == pytest.approx(again.threshold)

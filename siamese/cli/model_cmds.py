@@ -64,7 +64,8 @@ def _evaluation_text(p: dict[str, Any]) -> str:
 
 @handle_errors
 def calibrate(
-    model: Path = typer.Argument(..., help="Model directory."),
+    model: Path | None = typer.Argument(None, help="Model directory (default: the default model; the one shipped in "
+                                                    "the package is copied to the user data dir, never changed)."),
     pairs: Path = typer.Option(..., "--pairs", help="Pairs file to choose the threshold on (not your test set)."),
     images: Path | None = typer.Option(None, "--images", help="Image root for LFW pairs."),
     far: float = typer.Option(1e-3, "--far", help="Target false-accept rate."),
@@ -76,7 +77,8 @@ def calibrate(
 
     cal = api.calibrate(model, pairs, images=images, far=far, flip=flip, progress=not as_json).to_dict()
     emit(cal, as_json, lambda c: f"threshold {c['threshold']:.4f} for FAR <= {far:g} "
-         f"(achieved FAR {c.get('far', float('nan')):.4g}, TAR {c.get('tar', float('nan')):.4f})")
+         f"(achieved FAR {c.get('far', float('nan')):.4g}, TAR {c.get('tar', float('nan')):.4f}), "
+         f"stored in {c['meta']['model_dir']}")
 
 
 @handle_errors
