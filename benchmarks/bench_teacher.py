@@ -6,6 +6,7 @@
 * dlib: the 128-D descriptor through face_recognition's own path (HOG detection, 5-point chip, no alignment of
   ours), euclidean distance between descriptors. A photo in which HOG finds no face has no descriptor
   (face_recognition returns none); its pairs are scored as refused (distance above every other) and counted.
+  Its decisions at face_recognition's fixed tolerance 0.6 are reported too (``at_fixed_threshold``).
 * each model directory: ``siamese.api.evaluate`` (YuNet alignment, centre-crop fallback, flip-averaged embedding,
   LiteRT engine).
 Accuracy: the pairs file's official folds when it has them (View 2 ``pairs.txt``), else 10 seeded stratified folds
@@ -51,7 +52,18 @@ def dlib_scores(pairs: object, progress: bool) -> dict:
     official = None if (pairs.folds < 0).all() else pairs.folds
     result = evaluate_distances(d, pairs.same, folds=protocol_folds(pairs.same, official)).to_dict()
     return {"kfold": result["kfold"], "pairs": int(len(d)), "pairs_without_descriptor": missing,
-            "photos_without_face": len(te.errors)}
+            "photos_without_face": len(te.errors), "at_fixed_threshold": _decisions(d, pairs.same, DLIB_TOLERANCE)}
+
+
+DLIB_TOLERANCE = 0.6  # face_recognition.compare_faces' default: the same person when the distance is <= 0.6
+
+
+def _decisions(d: np.ndarray, same: np.ndarray, threshold: float) -> dict:
+    """Accuracy, FAR and TAR of accepting ``d <= threshold`` (label 1 = same person)."""
+    accept = d <= threshold
+    same = np.asarray(same) == 1
+    return {"threshold": threshold, "accuracy": float(np.mean(accept == same)), "far": float(np.mean(accept[~same])),
+            "tar": float(np.mean(accept[same]))}
 
 
 def at_own_threshold(model: str, pairs: object) -> dict:
@@ -60,11 +72,8 @@ def at_own_threshold(model: str, pairs: object) -> dict:
     from siamese.verification import FaceEmbedder, pair_distances
 
     md = ModelDir(model)
-    threshold = md.threshold()
     pd = pair_distances(FaceEmbedder(md, engine="litert"), pairs, fallback="center")
-    accept = pd.distances <= threshold
-    return {"threshold": threshold, "accuracy": float(np.mean(accept == (pd.same == 1))),
-            "far": float(np.mean(accept[pd.same == 0])), "tar": float(np.mean(accept[pd.same == 1]))}
+    return _decisions(pd.distances, pd.same, md.threshold())
 
 
 def time_per_face(photos: list[str], models: dict[str, str]) -> dict:
