@@ -10,15 +10,12 @@ Half the pairs are genuine (two different photos of one person), half impostor, 
 from __future__ import annotations
 
 import argparse
-import csv
-import io
 import sys
 from pathlib import Path
 
 
 def main() -> int:
-    from siamese._files import atomic_write_text
-    from siamese.data.readers import read_identity_folders
+    from siamese.data.readers import read_identity_folders, write_csv_pairs
     from siamese.training.data import sample_pairs
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -30,9 +27,7 @@ def main() -> int:
     ds = read_identity_folders(args.root, min_images=1)
     a, b, same = sample_pairs(ds.labels, args.pairs, seed=args.seed)
     rows = [(ds.paths[i], ds.paths[j], int(s)) for i, j, s in zip(a, b, same, strict=True)]
-    text = io.StringIO()
-    csv.writer(text, lineterminator="\n").writerows(rows)
-    atomic_write_text(args.out, text.getvalue())
+    write_csv_pairs(args.out, rows)
     print(f"{args.out}: {len(rows)} pairs ({int(same.sum())} genuine) of {len(ds.names)} people", file=sys.stderr)
     return 0
 

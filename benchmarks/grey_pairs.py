@@ -10,8 +10,6 @@ the pairs keep their order and labels (label 1 = same person). Seeded 10 folds a
 from __future__ import annotations
 
 import argparse
-import csv
-import io
 import sys
 from pathlib import Path
 
@@ -19,7 +17,8 @@ from pathlib import Path
 def main() -> int:
     import cv2
 
-    from siamese._files import atomic_write_bytes, atomic_write_text
+    from siamese._files import atomic_write_bytes
+    from siamese.data.readers import write_csv_pairs
     from siamese.faces import read_image
     from siamese.verification import load_pairs
 
@@ -39,10 +38,8 @@ def main() -> int:
             raise SystemExit(f"{src}: could not encode its grey copy")
         atomic_write_bytes(dst, png.tobytes(), mode=0o644)
         grey[photo] = dst
-    text = io.StringIO()
-    csv.writer(text, lineterminator="\n").writerows(
-        (grey[str(a)], grey[str(b)], int(s)) for a, b, s in zip(pairs.paths_a, pairs.paths_b, pairs.same, strict=True))
-    atomic_write_text(args.out / "pairs.csv", text.getvalue())
+    write_csv_pairs(args.out / "pairs.csv", ((grey[str(a)], grey[str(b)], s)
+                                             for a, b, s in zip(pairs.paths_a, pairs.paths_b, pairs.same, strict=True)))
     print(f"{args.out / 'pairs.csv'}: {len(pairs.same)} pairs over {len(grey)} grey photos", file=sys.stderr)
     return 0
 

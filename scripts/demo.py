@@ -8,7 +8,6 @@ Usage: ``python scripts/demo.py [--retrain] [--out runs/demo]``.
 from __future__ import annotations
 
 import argparse
-import csv
 import json
 import os
 import shutil
@@ -45,9 +44,9 @@ def held_out_people(config: Path, orl: Path) -> list[str]:
 
 def write_pairs(path: Path, root: Path, pairs: list[tuple[str, str, int]]) -> None:
     """A pairs CSV (path_a, path_b, same) of photos under ``root``."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("w", newline="") as f:
-        csv.writer(f).writerows((root / a, root / b, same) for a, b, same in pairs)
+    from siamese.data import write_csv_pairs
+
+    write_csv_pairs(path, ((root / a, root / b, same) for a, b, same in pairs))
 
 
 def default_model_on_lfw(pairs_file: Path, n: int = 4) -> None:

@@ -270,41 +270,38 @@ def _store_calibration(md: ModelDir, pd: Any, far: float, pairs: PathLike) -> Ca
         raise SiameseError(f"--far: must be between 0 and 1, got {far!r}")
     cal = calibrate_threshold(pd.distances, pd.same, far=far,
                               meta={"source": str(pairs), "model": md.fingerprint, "distance": md.distance})
-    md = _own_copy(md)
-    cal.meta["model_dir"] = str(md.path)
-    md.save_calibration(cal)
+    target = _calibration_dir(md)
+    cal.meta["model_dir"] = str(target)
+    if target == md.path:
+        md.save_calibration(cal)
+        return cal
+    import shutil
+
+    from siamese._files import atomic_path
+    from siamese.model_dir import ModelDir
+
+    with atomic_path(target) as staging:  # the calibrated copy appears whole, or not at all
+        shutil.copytree(md.path, staging)
+        ModelDir(staging, verify_weights=False).save_calibration(cal)
     return cal
 
 
-def _own_copy(md: ModelDir) -> ModelDir:
-    """``md`` itself, or for the model shipped inside the package (never written to) a copy of it in
-    :func:`siamese.paths.user_model_dir`, which then becomes the default model. The copy is made under a temporary
-    name and renamed into place, so a crash leaves either no user model or a whole one."""
-    import shutil
-
-    from siamese._files import fsync_dir
+def _calibration_dir(md: ModelDir) -> Path:
+    """Where a calibration of ``md`` is stored: its own directory, or for the model shipped inside the package
+    (never written to) :func:`siamese.paths.user_model_dir`, where a calibrated copy then becomes the default
+    model. Refuses a user model directory that already holds files."""
     from siamese.errors import ConfigError
-    from siamese.model_dir import ModelDir
     from siamese.paths import packaged_model_dir, user_model_dir
 
     if md.path.resolve() != packaged_model_dir().resolve():
-        return md
+        return md.path
     target = user_model_dir()
     if target.exists() and any(target.iterdir()):
         raise ConfigError(f"{target}: already holds a model (or other files); calibrate that one instead "
                           f"('siamese calibrate {target} ...'), or remove it to start again from the shipped model")
-    target.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    tmp = target.parent / f".model.{os.getpid()}.tmp"
-    shutil.rmtree(tmp, ignore_errors=True)
-    try:
-        shutil.copytree(md.path, tmp)
-        if target.exists():
-            target.rmdir()  # empty (checked above)
-        os.replace(tmp, target)
-        fsync_dir(target.parent)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
-    return ModelDir(target, verify_weights=md.verify_weights)
+    if target.exists():
+        target.rmdir()  # empty: the copy is renamed into its place
+    return target
 
 
 def calibrate(model: Any, pairs: PathLike, *, images: PathLike | None = None, far: float = 1e-3, flip: bool = False,

@@ -1,7 +1,8 @@
 """From folders to training batches.
 
 * Readers (no TensorFlow): :func:`read_identity_folders` -> :class:`IdentityDataset`;
-  :func:`read_lfw_pairs`, :func:`read_csv_pairs` -> :class:`PairsSet` (``same`` 1 = same person).
+  :func:`read_lfw_pairs`, :func:`read_csv_pairs` -> :class:`PairsSet` (``same`` 1 = same person);
+  :func:`write_csv_pairs`.
 * Identity-disjoint, seeded splits: :func:`split_identities`, :func:`kfold_identities`,
   :func:`exclude_identities`.
 * :func:`load_faces`: aligned uint8 faces through an on-disk cache keyed by file content and
@@ -35,6 +36,7 @@ from siamese.data.readers import (
     read_csv_pairs,
     read_identity_folders,
     read_lfw_pairs,
+    write_csv_pairs,
 )
 from siamese.data.splits import exclude_identities, kfold_identities, split_identities
 
@@ -73,6 +75,7 @@ __all__ = [
     "load_pair_faces",
     "pair_faces",
     "read_csv_pairs",
+    "write_csv_pairs",
     "read_identity_folders",
     "read_lfw_pairs",
     "split_identities",

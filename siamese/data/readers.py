@@ -12,6 +12,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -244,6 +245,18 @@ def read_lfw_pairs(pairs_file: str | os.PathLike[str], images_root: str | os.Pat
 _TRUE = {"1", "true"}
 _FALSE = {"0", "false"}
 _HEADER = ("path_a", "path_b", "same", "fold")
+
+
+def write_csv_pairs(csv_file: str | os.PathLike[str], rows: Iterable[tuple[Any, Any, int]]) -> Path:
+    """Write ``(path_a, path_b, same)`` rows as a pairs CSV that :func:`read_csv_pairs` reads (label 1 = same
+    person), crash-safely (temporary file, then rename)."""
+    import io
+
+    from siamese._files import atomic_write_text
+
+    text = io.StringIO()
+    csv.writer(text, lineterminator="\n").writerows((str(a), str(b), int(same)) for a, b, same in rows)
+    return atomic_write_text(csv_file, text.getvalue())
 
 
 def read_csv_pairs(csv_file: str | os.PathLike[str], base_dir: str | os.PathLike[str] | None = None) -> PairsSet:

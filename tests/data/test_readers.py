@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from siamese.data import IdentityDataset, read_csv_pairs, read_identity_folders, read_lfw_pairs
+from siamese.data import IdentityDataset, read_csv_pairs, read_identity_folders, read_lfw_pairs, write_csv_pairs
 from siamese.errors import InputFileError
 
 
@@ -162,3 +162,12 @@ def test_identity_folders_min_images_and_subset(tmp_path: Path) -> None:
         read_identity_folders(tmp_path, min_images=4)
     with pytest.raises(InputFileError, match="not a directory"):
         read_identity_folders(tmp_path / "missing")
+
+
+def test_written_pairs_read_back(tmp_path: Path) -> None:
+    rows = [(tmp_path / "a, one.jpg", tmp_path / "b.jpg", 1), (tmp_path / "c.jpg", tmp_path / 'd "x".jpg', 0)]
+    path = write_csv_pairs(tmp_path / "sub" / "pairs.csv", iter(rows))
+    back = read_csv_pairs(path)
+    assert list(map(str, back.paths_a)) == [str(a) for a, _, _ in rows]
+    assert list(map(str, back.paths_b)) == [str(b) for _, b, _ in rows]
+    assert back.same.tolist() == [1, 0] and (back.folds == -1).all()
