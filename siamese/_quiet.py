@@ -30,12 +30,23 @@ def silenced_stderr_fd() -> Iterator[None]:
 
 
 def import_tensorflow_quietly() -> None:
-    """Import TensorFlow and Keras and probe the devices once, with the native start-up lines hidden."""
+    """Import Keras (with its backend) and TensorFlow, and probe the devices once, with the native start-up lines
+    hidden. TensorFlow is required only when it is the Keras backend: beside another backend (``KERAS_BACKEND=jax``)
+    it is imported when installed (it converts TFLite files) and skipped when not, so JAX-only machines train.
+
+    Raises ``ImportError`` when Keras, its backend, or TensorFlow as the backend is not installed.
+    """
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     if "tensorflow" in sys.modules:
         return
     with silenced_stderr_fd():
-        import keras  # noqa: F401
+        import keras
+
+        if keras.backend.backend() != "tensorflow":
+            try:
+                import tensorflow  # noqa: F401
+            except ImportError:
+                return
         import tensorflow as tf
 
         tf.config.list_physical_devices("GPU")

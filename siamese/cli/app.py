@@ -44,8 +44,9 @@ gallery_cmd.register(app)
 benchmark_cmd.register(app)
 
 
-# commands that always need TensorFlow: imported up front, quietly (see siamese/_quiet.py). The others (enroll,
-# verify, identify, evaluate, calibrate, gallery) run on LiteRT and import TensorFlow only if the Keras engine is used.
+# commands that always need Keras: imported up front with TensorFlow, quietly (see siamese/_quiet.py; under another
+# Keras backend TensorFlow is optional). The others (enroll, verify, identify, evaluate, calibrate, gallery) run on
+# LiteRT and import TensorFlow only if the Keras engine is used.
 NEEDS_TENSORFLOW = {"train", "export", "benchmark"}
 
 
@@ -62,7 +63,13 @@ def main() -> None:
     if NEEDS_TENSORFLOW & set(sys.argv[1:2]) and not {"--help", "-h"} & set(sys.argv):
         from siamese._quiet import import_tensorflow_quietly
 
-        import_tensorflow_quietly()
+        try:
+            import_tensorflow_quietly()
+        except ImportError as e:  # one line, exit 2 (the training extra is not installed)
+            backend = os.environ.get("KERAS_BACKEND", "tensorflow")
+            typer.echo(f"siamese: error: '{sys.argv[1]}' needs Keras on its backend ({backend}): {e} "
+                       "(pip install 'siamese[train]', or 'siamese[jax]' for KERAS_BACKEND=jax)", err=True)
+            sys.exit(2)
     try:
         code = app(standalone_mode=False)
     except ClickException as e:  # usage errors and bad option values

@@ -95,3 +95,49 @@ def test_two_processes_train_what_one_process_trains(runs: dict[str, Path]) -> N
     w0, w1 = _result(runs, "worker0"), _result(runs, "worker1")
     assert w0["validation"] == pytest.approx(w1["validation"], rel=1e-6)  # the same weights on both processes
     assert sorted(p.name for p in runs["multi"].iterdir()) == sorted(p.name for p in runs["single"].iterdir())
+
+
+# Run the CLI as on a machine with JAX and no TensorFlow (the GPU machines this project is lent): every meta-path
+# finder is told to find no ``tensorflow``, so ``import tensorflow`` fails and ``find_spec`` says it is not installed,
+# exactly as when the wheel is absent. Exit 3 if anything imported TensorFlow anyway.
+_NO_TENSORFLOW = """
+import atexit, os, sys
+class Hide:
+    def __init__(self, finder):
+        self.finder = finder
+    def find_spec(self, name, path=None, target=None):
+        if name == "tensorflow" or name.startswith("tensorflow."):
+            return None
+        return self.finder.find_spec(name, path, target)
+sys.meta_path[:] = [Hide(f) if hasattr(f, "find_spec") else f for f in sys.meta_path]
+atexit.register(lambda: "tensorflow" in sys.modules and os._exit(3))
+from siamese.cli.app import main
+sys.exit(main())
+"""
+
+
+def _run_without_tensorflow(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-c", _NO_TENSORFLOW, *args], env=env, capture_output=True, text=True,
+                          timeout=TIMEOUT_S)
+
+
+def test_jax_trains_where_tensorflow_is_not_installed(tmp_path: Path, data_root: Path) -> None:
+    """``_env`` runs on ``KERAS_BACKEND=jax``."""
+    out = tmp_path / "model"
+    proc = _run_without_tensorflow(["train", str(REPO / "configs" / "orl-smoke.yaml"), "--out", str(out), "--json",
+                                    "--quiet", *TINY], _env(data_root))
+    assert proc.returncode == 0, proc.stderr[-4000:]
+    card = json.loads((out / "model.json").read_text())
+    assert card["backend"] == "jax" and "runtime" not in card  # no converter without TensorFlow: no TFLite file
+    assert (out / "embedding.keras").is_file() and not list(out.glob("*.tflite"))
+    assert json.loads(proc.stdout)["model_dir"] == str(out)
+
+
+def test_training_without_its_backend_is_one_line_exit_2(tmp_path: Path, data_root: Path) -> None:
+    out, env = tmp_path / "model", _env(data_root)
+    env["KERAS_BACKEND"] = "tensorflow"
+    proc = _run_without_tensorflow(["train", str(REPO / "configs" / "orl-smoke.yaml"), "--out", str(out)], env)
+    assert proc.returncode == 2
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and "needs Keras on its backend (tensorflow)" in lines[0], proc.stderr
+    assert not out.exists()
