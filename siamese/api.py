@@ -110,11 +110,21 @@ def enroll(name: str, images: Sequence[PathLike], *, gallery: PathLike | None = 
 
 def enroll_folder(root: PathLike, *, gallery: PathLike | None = None, model: Any = None, index: str = "flat",
                   progress: bool = False, engine: str | None = None, check_face: bool = False) -> EnrollSummary:
-    """Enroll ``root/<name>/<photos>``: one identity per folder, all in one gallery transaction."""
+    """Enroll ``root/<name>/<photos>``: one identity per folder, all in one gallery transaction. A folder whose name
+    cannot be an identity name (a leading space, a control character) is skipped with its reason, like a bad photo."""
+    from siamese.index.gallery import check_name
     from siamese.recognition import identity_folders
 
-    return enroll_many(identity_folders(root), gallery=gallery, model=model, index=index, progress=progress,
-                       engine=engine, check_face=check_face)
+    people, bad_names = {}, []
+    for name, photos in identity_folders(root).items():
+        try:
+            people[check_name(name)] = photos
+        except SiameseError as e:
+            bad_names.append({"identity": name, "reason": f"{Path(root) / name}: {e}"})
+    summary = enroll_many(people, gallery=gallery, model=model, index=index, progress=progress, engine=engine,
+                          check_face=check_face)
+    summary.skipped.extend(bad_names)
+    return summary
 
 
 def enroll_many(people: dict[str, list[PathLike]], *, gallery: PathLike | None = None, model: Any = None,
@@ -236,6 +246,13 @@ def evaluate(model: Any, pairs: PathLike, *, images: PathLike | None = None, fli
     from siamese.verification import FaceEmbedder, load_pairs, pair_distances
 
     md = open_model(model)
+    if report is not None and Path(report).exists() and not Path(report).is_dir():
+        from siamese.errors import InputFileError
+
+        raise InputFileError(report, "--report: exists and is not a directory")
+    if calibrate_far is not None:  # checked before any pair is scored or any report file written
+        _check_far(calibrate_far)
+        _calibration_dir(md, prepare=False)
     pd = pair_distances(FaceEmbedder(md, flip=flip, engine=engine), load_pairs(pairs, images), progress=progress,
                         fallback="center")
     if len(pd.same) == 0:
@@ -262,12 +279,16 @@ def _both_classes(same: np.ndarray, pairs: PathLike) -> None:
                            f"{genuine} genuine and {len(same) - genuine} impostor")
 
 
+def _check_far(far: float) -> None:
+    if not 0.0 < far < 1.0:
+        raise SiameseError(f"--far: must be between 0 and 1, got {far!r}")
+
+
 def _store_calibration(md: ModelDir, pd: Any, far: float, pairs: PathLike) -> Calibration:
     from siamese.evaluation import calibrate_threshold
 
     _both_classes(pd.same, pairs)
-    if not 0.0 < far < 1.0:
-        raise SiameseError(f"--far: must be between 0 and 1, got {far!r}")
+    _check_far(far)
     cal = calibrate_threshold(pd.distances, pd.same, far=far,
                               meta={"source": str(pairs), "model": md.fingerprint, "distance": md.distance})
     target = _calibration_dir(md)
@@ -286,10 +307,11 @@ def _store_calibration(md: ModelDir, pd: Any, far: float, pairs: PathLike) -> Ca
     return cal
 
 
-def _calibration_dir(md: ModelDir) -> Path:
+def _calibration_dir(md: ModelDir, prepare: bool = True) -> Path:
     """Where a calibration of ``md`` is stored: its own directory, or for the model shipped inside the package
     (never written to) :func:`siamese.paths.user_model_dir`, where a calibrated copy then becomes the default
-    model. Refuses a user model directory that already holds files."""
+    model. Refuses a user model directory that already holds files. ``prepare``: remove an empty user model
+    directory (the copy is renamed into its place); False only checks."""
     from siamese.errors import ConfigError
     from siamese.paths import packaged_model_dir, user_model_dir
 
@@ -299,7 +321,7 @@ def _calibration_dir(md: ModelDir) -> Path:
     if target.exists() and any(target.iterdir()):
         raise ConfigError(f"{target}: already holds a model (or other files); calibrate that one instead "
                           f"('siamese calibrate {target} ...'), or remove it to start again from the shipped model")
-    if target.exists():
+    if target.exists() and prepare:
         target.rmdir()  # empty: the copy is renamed into its place
     return target
 
@@ -312,6 +334,8 @@ def calibrate(model: Any, pairs: PathLike, *, images: PathLike | None = None, fa
     from siamese.verification import FaceEmbedder, load_pairs, pair_distances
 
     md = open_model(model)
+    _check_far(far)  # before any pair is scored
+    _calibration_dir(md, prepare=False)
     pd = pair_distances(FaceEmbedder(md, flip=flip, engine=engine), load_pairs(pairs, images), progress=progress,
                         fallback="center")
     return _store_calibration(md, pd, far, pairs)
@@ -371,9 +395,17 @@ def export(model: Any, out: PathLike | None = None, *, fmt: str = "tflite", quan
     ``representative`` photos (or the pairs' photos); with ``pairs``, the export's accuracy is compared with the
     Keras model's on the same aligned faces."""
     from siamese.exporting import compare_accuracy, export_model, representative_faces
+    from siamese.paths import packaged_model_dir
     from siamese.verification import FaceEmbedder, load_pairs
 
     md = open_model(model)
+    if out is None and md.path.resolve() == packaged_model_dir().resolve():
+        raise SiameseError(f"{md.path}: the model shipped in the package is never changed; give --out FILE (or "
+                           "export a copy of it)")
+    if representative is not None and not Path(representative).is_dir():
+        from siamese.errors import InputFileError
+
+        raise InputFileError(representative, "--representative: not a directory")
     embedder = FaceEmbedder(md, engine="keras")
     pairs_set = load_pairs(pairs, images) if pairs is not None else None
     reps = None

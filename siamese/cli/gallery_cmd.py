@@ -42,6 +42,8 @@ def enroll(
     else:
         if not name or not images:
             fail("give NAME and at least one IMAGE (or --from-dir ROOT)")
+        if Path(name).suffix and Path(name).is_file():  # 'enroll a.jpg b.jpg': the name was forgotten
+            fail(f"{name}: is a file, not an identity name; give the name first: siamese enroll NAME IMAGE...")
         summary = api.enroll(name, images, gallery=gallery, model=model, index=index, progress=not as_json,
                              check_face=check_face)
     payload = summary.to_dict()

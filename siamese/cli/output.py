@@ -43,7 +43,8 @@ def fail(message: str, code: int = 2) -> None:
 
 
 def handle_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
-    """Turn SiameseError, bad-input OSErrors and any unexpected error into one stderr line and exit code 2."""
+    """Turn SiameseError, OSErrors (a bad path, a read-only or full disk) and any unexpected error into one stderr
+    line and exit code 2."""
 
     @wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
@@ -51,8 +52,9 @@ def handle_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
             return fn(*args, **kwargs)
         except SiameseError as e:
             fail(str(e), e.exit_code)
-        except (FileNotFoundError, PermissionError, IsADirectoryError, NotADirectoryError) as e:
-            fail(f"{e.filename}: {e.strerror}", 2)
+        except OSError as e:  # the environment, not a bug: a missing or read-only path, a full disk, ...
+            reason = e.strerror or str(e)
+            fail(f"{e.filename}: {reason}" if e.filename else reason, 2)
         except KeyboardInterrupt:
             typer.echo("siamese: interrupted", err=True)
             sys.exit(130)

@@ -122,6 +122,12 @@ def remove_stale_staging(target: str | os.PathLike[str]) -> list[Path]:
     return removed
 
 
+def _os_reason(exc: OSError) -> str:
+    """The reason of an OSError in words, with the file it names (``Read-only file system: /g/.lock``)."""
+    reason = exc.strerror or str(exc)
+    return f"{reason}: {exc.filename}" if exc.filename else reason
+
+
 def _shown(name: str, limit: int = 40) -> str:
     """``repr`` of a name for an error message, cut to ``limit`` characters (a 10,000-character name is not
     echoed whole)."""
@@ -241,9 +247,12 @@ class FaceGallery(Gallery):
         target = Path(directory).expanduser()
         if target.exists() and (not target.is_dir() or any(target.iterdir())):
             raise _GalleryExistsError(f"{target}: already exists and is not an empty directory")
-        target.parent.mkdir(parents=True, exist_ok=True)
-        remove_stale_staging(target)
-        staging, staging_lock = _new_staging(target)
+        try:  # a parent that is a file, a read-only file system, a full disk: one line naming the gallery
+            target.parent.mkdir(parents=True, exist_ok=True)
+            remove_stale_staging(target)
+            staging, staging_lock = _new_staging(target)
+        except OSError as exc:
+            raise GalleryError(f"{target}: cannot create gallery ({_os_reason(exc)})") from exc
         try:
             os.chmod(staging, 0o700)
             store = SQLiteStore(staging / DB_NAME, create=True)
@@ -268,7 +277,7 @@ class FaceGallery(Gallery):
             if isinstance(exc, OSError) and exc.errno in (errno.ENOTEMPTY, errno.EEXIST, errno.ENOTDIR):
                 raise _GalleryExistsError(f"{target}: already exists and is not an empty directory") from None
             if isinstance(exc, OSError):
-                raise GalleryError(f"{target}: cannot create gallery ({exc})") from exc
+                raise GalleryError(f"{target}: cannot create gallery ({_os_reason(exc)})") from exc
             raise
         finally:
             os.close(staging_lock)
@@ -368,19 +377,25 @@ class FaceGallery(Gallery):
 
     @contextlib.contextmanager
     def _locked(self) -> Iterator[None]:
-        if self._lock is None:
-            yield
-            return
+        """Hold the writer lock (none when read-only) for the block. An OSError in it (a read-only file system, a
+        full disk) becomes one GalleryError naming the gallery."""
         try:
-            self._lock.acquire()
-        except Timeout as exc:
-            raise GalleryError(
-                f"{self.directory}: locked by another process (waited {self._lock_timeout:g} s)"
-            ) from exc
-        try:
-            yield
-        finally:
-            self._lock.release()
+            if self._lock is None:
+                yield
+                return
+            try:
+                self._lock.acquire()
+            except Timeout as exc:
+                raise GalleryError(
+                    f"{self.directory}: locked by another process (waited {self._lock_timeout:g} s)"
+                ) from exc
+            try:
+                yield
+            finally:
+                self._lock.release()
+        except OSError as exc:
+            action = "read" if self.read_only else "write to"
+            raise GalleryError(f"{self.directory}: cannot {action} the gallery ({_os_reason(exc)})") from exc
 
     def _load(self) -> None:
         """Load the index file, reconcile it with the catalogue, rewrite it if it was not current."""

@@ -99,11 +99,13 @@ class SQLiteStore(Store):
             raise self._error(exc) from exc
 
     # -- helpers ------------------------------------------------------------------------------
-    def _error(self, exc: sqlite3.Error) -> GalleryError:
+    def _error(self, exc: sqlite3.Error, writing: bool = False) -> GalleryError:
         text = str(exc)
         if self.read_only and getattr(exc, "sqlite_errorcode", None) == sqlite3.SQLITE_READONLY_ROLLBACK:
             return RecoveryNeededError(f"{self.path}: an interrupted write left a journal to roll back; open the "
                                        f"gallery read-write once to recover it ({text})")
+        if writing:  # e.g. a full disk: the transaction was rolled back, nothing changed
+            return GalleryError(f"{self.path}: catalogue write failed, nothing changed: {text}")
         return GalleryError(f"{self.path}: catalogue unreadable: {text}")
 
     def _check_finite(self, ids: np.ndarray, vectors: np.ndarray) -> None:
@@ -131,16 +133,18 @@ class SQLiteStore(Store):
             cur = self._db.cursor()
             cur.execute("BEGIN IMMEDIATE")
         except sqlite3.Error as exc:
-            raise self._error(exc) from exc
+            raise self._error(exc, writing=True) from exc
         try:
             yield cur
             cur.execute(
                 "UPDATE meta SET value = CAST(CAST(value AS INTEGER) + 1 AS TEXT) WHERE key = 'generation'"
             )
             cur.execute("COMMIT")
-        except BaseException:
+        except BaseException as exc:
             with contextlib.suppress(sqlite3.Error):
                 self._db.execute("ROLLBACK")
+            if isinstance(exc, sqlite3.Error):
+                raise self._error(exc, writing=True) from exc
             raise
 
     @property
@@ -305,7 +309,8 @@ class SQLiteStore(Store):
             self._db.execute("VACUUM")
             self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         except sqlite3.Error as exc:
-            raise self._error(exc) from exc
+            raise GalleryError(f"{self.path}: cannot compact the catalogue after a removal (the removal itself is "
+                               f"done, deleted rows are zeroed): {exc}") from exc
 
     def version_token(self) -> str:
         """SQLite's file change counter (header offset 24): changes with every committed write, by siamese or not."""

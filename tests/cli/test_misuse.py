@@ -1,0 +1,118 @@
+"""Bad input found by probing the commands with the shipped default model on real LFW photos: each case exits 2 with
+ONE line on stderr naming the file and the reason (never "internal error"), and writes nothing it was not asked to.
+No training: the model is the one shipped in the package (LiteRT, a second per command)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+import siamese
+from siamese.errors import InputFileError, SiameseError
+from tests.conftest import run_cli
+
+PERSON_A, PERSON_B = "George_W_Bush", "Colin_Powell"
+
+
+@pytest.fixture
+def photos(lfw_root: Path, yunet_model: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> dict[str, list]:
+    """Three LFW photos each of two people; the default model, the user data dir kept inside tmp_path."""
+    monkeypatch.setenv("SIAMESE_YUNET", str(yunet_model))
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg"))
+    monkeypatch.setenv("SIAMESE_CACHE", str(tmp_path / "cache"))
+    monkeypatch.delenv("SIAMESE_MODEL", raising=False)
+    monkeypatch.delenv("SIAMESE_GALLERY", raising=False)
+    root = lfw_root / "lfw-deepfunneled"
+    return {p: [root / p / f"{p}_{i:04d}.jpg" for i in (1, 2, 3)] for p in (PERSON_A, PERSON_B)}
+
+
+def _one_error_line(err: str, *expect: str) -> None:
+    lines = err.strip().splitlines()
+    assert len(lines) == 1, err
+    assert lines[0].startswith("siamese: error: ") and "internal error" not in lines[0], err
+    for text in expect:
+        assert text in lines[0], err
+
+
+def test_enroll_with_the_name_forgotten_is_refused(photos: dict, tmp_path: Path) -> None:
+    a1, a2, _ = photos[PERSON_A]
+    code, out, err = run_cli("enroll", a1, a2, "--gallery", tmp_path / "g")  # 'enroll a.jpg b.jpg'
+    assert code == 2 and out == ""
+    _one_error_line(err, str(a1), "not an identity name")
+    assert not (tmp_path / "g").exists()
+
+
+def test_enroll_from_dir_skips_a_folder_whose_name_cannot_be_an_identity(photos: dict, tmp_path: Path) -> None:
+    root = tmp_path / "people"
+    for person, files in photos.items():
+        (root / person).mkdir(parents=True)
+        for f in files:
+            shutil.copy(f, root / person)
+    (root / " Tony").mkdir()  # a leading space: not a valid identity name
+    shutil.copy(photos[PERSON_A][0], root / " Tony")
+    code, out, err = run_cli("enroll", "--from-dir", root, "--gallery", tmp_path / "g", "--json")
+    assert code == 0, err
+    result = json.loads(out)
+    assert result["enrolled"] == {PERSON_A: 3, PERSON_B: 3}
+    assert [s["identity"] for s in result["skipped"]] == [" Tony"]
+    assert siamese.api.gallery_names(tmp_path / "g") == [PERSON_B, PERSON_A]
+
+
+def test_enroll_into_a_gallery_below_a_file_is_one_line(photos: dict, tmp_path: Path) -> None:
+    blocker = tmp_path / "afile"
+    blocker.write_text("x")
+    code, out, err = run_cli("enroll", "alice", photos[PERSON_A][0], "--gallery", blocker / "g", "--json")
+    assert code == 2 and out == ""
+    _one_error_line(err, str(blocker / "g"), "cannot create gallery")
+    assert blocker.read_text() == "x"
+
+
+def _pairs_csv(photos: dict, path: Path) -> Path:
+    a, b = photos[PERSON_A], photos[PERSON_B]
+    rows = [(a[0], a[1], 1), (b[0], b[1], 1), (a[2], b[2], 0), (a[0], b[0], 0)]
+    path.write_text("path_a,path_b,same\n" + "".join(f"{x},{y},{s}\n" for x, y, s in rows))
+    return path
+
+
+def test_evaluate_with_a_bad_far_writes_no_report(photos: dict, tmp_path: Path) -> None:
+    from siamese.paths import packaged_model_dir
+
+    pairs = _pairs_csv(photos, tmp_path / "pairs.csv")
+    report = tmp_path / "report"
+    code, out, err = run_cli("evaluate", packaged_model_dir(), "--pairs", pairs, "--report", report,
+                             "--calibrate", "--far", "2", "--json")
+    assert code == 2 and out == ""
+    _one_error_line(err, "--far")
+    assert not report.exists()
+    afile = tmp_path / "taken"
+    afile.write_text("x")
+    code, _, err = run_cli("evaluate", packaged_model_dir(), "--pairs", pairs, "--report", afile, "--json")
+    assert code == 2
+    _one_error_line(err, str(afile), "not a directory")
+    assert afile.read_text() == "x"
+
+
+def test_export_never_replaces_the_shipped_models_runtime(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import siamese.exporting
+    import siamese.paths
+
+    shipped = tmp_path / "package" / "default_model"
+    shutil.copytree(siamese.paths.packaged_model_dir(), shipped)
+    before = {p.name: p.read_bytes() for p in shipped.iterdir()}
+    monkeypatch.setattr(siamese.paths, "packaged_model_dir", lambda: shipped)
+    monkeypatch.setattr(siamese.exporting, "tflite_bytes", lambda *a, **k: b"not the shipped model")
+    with pytest.raises(SiameseError, match="never changed"):
+        siamese.api.export(shipped)  # no --out: would replace the model directory's own embedding.tflite
+    assert {p.name: p.read_bytes() for p in shipped.iterdir()} == before
+
+
+def test_export_names_a_missing_representative_folder(tmp_path: Path) -> None:
+    from siamese.paths import packaged_model_dir
+
+    missing = tmp_path / "no-such-folder"
+    with pytest.raises(InputFileError, match=f"{missing}: --representative: not a directory"):
+        siamese.api.export(packaged_model_dir(), tmp_path / "m.tflite", quantize="int8", representative=missing)
+    assert not (tmp_path / "m.tflite").exists()

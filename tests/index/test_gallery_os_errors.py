@@ -1,0 +1,63 @@
+"""The file system says no (a parent that is a file, a lock that cannot be taken, a full catalogue): a gallery
+raises ONE GalleryError naming the gallery, never a bare OSError / sqlite3 error, and nothing changes."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from siamese.errors import GalleryError
+from siamese.index import FaceGallery
+from siamese.index.gallery import DB_NAME, LOCK_NAME
+
+DIM = 8
+
+
+def _unit(rng: np.random.Generator, n: int) -> np.ndarray:
+    x = rng.standard_normal((n, DIM)).astype(np.float32)
+    return x / np.linalg.norm(x, axis=1, keepdims=True)
+
+
+def _files(folder: Path) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in sorted(folder.iterdir()) if p.is_file()}
+
+
+def test_create_below_a_file_is_a_gallery_error(tmp_path: Path) -> None:
+    blocker = tmp_path / "afile"
+    blocker.write_text("not a folder")
+    target = blocker / "g"
+    with pytest.raises(GalleryError, match=f"{target}: cannot create gallery"):
+        FaceGallery.create(target, "fp", DIM)
+    assert blocker.read_text() == "not a folder"
+
+
+def test_a_lock_that_cannot_be_taken_is_a_gallery_error(tmp_path: Path, rng: np.random.Generator) -> None:
+    gallery = FaceGallery.create(tmp_path / "g", "fp", DIM)
+    gallery.add("alice", _unit(rng, 2))
+    gallery.close()
+    (tmp_path / "g" / LOCK_NAME).unlink()
+    (tmp_path / "g" / LOCK_NAME).mkdir()  # the lock file cannot be opened (like a read-only file system)
+    before = _files(tmp_path / "g")
+    with pytest.raises(GalleryError, match=f"{tmp_path / 'g'}: cannot write to the gallery"):
+        FaceGallery.open(tmp_path / "g", "fp")
+    with FaceGallery.open(tmp_path / "g", "fp", read_only=True) as ro:  # reading needs no lock
+        assert ro.names() == ["alice"]
+    assert _files(tmp_path / "g") == before
+
+
+def test_a_full_catalogue_is_a_gallery_error_and_changes_nothing(tmp_path: Path, rng: np.random.Generator) -> None:
+    gallery = FaceGallery.create(tmp_path / "g", "fp", DIM)
+    gallery.add("alice", _unit(rng, 2))
+    db = gallery._store._db
+    pages = db.execute("PRAGMA page_count").fetchone()[0]
+    db.execute(f"PRAGMA max_page_count = {pages}")  # SQLITE_FULL, as on a full disk
+    with pytest.raises(GalleryError, match=f"{tmp_path / 'g' / DB_NAME}: catalogue write failed"):
+        gallery.add("bob", _unit(rng, 400))
+    assert gallery.names() == ["alice"] and "bob" not in gallery and gallery.verify() == []
+    gallery.close()
+    with FaceGallery.open(tmp_path / "g", "fp", read_only=True) as ro:
+        assert ro.names() == ["alice"] and ro.info()["templates"] == 2 and ro.verify() == []
+    assert sqlite3.connect(tmp_path / "g" / DB_NAME).execute("PRAGMA integrity_check").fetchone() == ("ok",)
