@@ -28,7 +28,7 @@ BASE = REPO / "configs" / "lfw.yaml"
 LOSS_RESET = ["loss.pos_margin=null", "loss.miner=null", "loss.reducer=null", "loss.margin_schedule=null",
               "loss.args={}", "model.head=null"]
 ROWS: dict[str, list[str]] = {
-    # today's contrastive: one margin, mean over all pairs of the P x K batch
+    # the contrastive loss before the study: one margin, mean over all pairs of the P x K batch
     "contrastive": ["loss.name=batch_contrastive", "loss.margin=1.0", "loss.margin_schedule=null"],
     # two margins (genuine pairs pulled in only beyond pos_margin)
     "contrastive2": ["loss.name=batch_contrastive", "loss.margin=1.0", "loss.pos_margin=0.2",
@@ -60,7 +60,7 @@ ROWS: dict[str, list[str]] = {
                                       "loss.margin_schedule={name: linear_warmup, start: 0.6, end: 1.0, "
                                       "warmup_epochs: 3}",
                                       "model.head={kind: cosface, weight: 1.0, margin: 0.2, scale: 30}"],
-    # today's shipped recipe: triplet semi-hard, margin 0.3
+    # the recipe configs/lfw.yaml shipped before the study: triplet semi-hard, margin 0.3
     "triplet": ["loss.name=triplet_semihard", "loss.margin=0.3", "loss.margin_schedule=null"],
 }
 __doc__ += "\n".join(f"  {name}: {' '.join(o)}" for name, o in ROWS.items()) + "\n"

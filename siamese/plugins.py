@@ -19,7 +19,7 @@ registry           config key              what an entry is
 ``REDUCERS``       ``loss.reducer``        a reducer class (:mod:`siamese.losses.reducers`)
 ``TOWERS``         ``model.tower``         ``builder(input_shape, embedding_dim, **tower_args)`` -> Model
 ``SCHEDULES``      ``loss.margin_schedule`` a margin schedule class (:mod:`siamese.callbacks.schedules`)
-``METRICS``        ``metrics``             a stateful verification metric class
+``METRICS``        ``siamese.metrics.get`` a stateful verification metric class (training's four are fixed)
 ``DETECTORS``      ``faces.detector``      a :class:`siamese.faces.FaceDetector` class
 ``INDEXES``        ``--index``             a :class:`siamese.index.SearchBackend` class
 ``HEADS``          ``model.head.kind``     ``builder(num_classes, margin, scale)`` -> (layer, loss)
