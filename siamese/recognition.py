@@ -18,7 +18,8 @@ from typing import Any
 import numpy as np
 
 from siamese import distances
-from siamese.errors import GalleryError
+from siamese._files import file_sha256
+from siamese.errors import GalleryError, SiameseError
 from siamese.index import Gallery, Source, gallery_exists, normalize_address, open_gallery, open_or_create_gallery
 from siamese.index.gallery import check_name
 from siamese.model_dir import ModelDir, check_threshold
@@ -29,9 +30,11 @@ from siamese.verification import FaceEmbedder, VerificationResult
 class EnrollSummary:
     enrolled: dict[str, int] = field(default_factory=dict)       # name -> templates added
     skipped: list[dict[str, str]] = field(default_factory=list)  # {"file", "reason"} (or {"identity", "reason"})
+    already_enrolled: dict[str, int] = field(default_factory=dict)  # name -> photos already there (not added again)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"enrolled": self.enrolled, "templates": sum(self.enrolled.values()), "skipped": self.skipped}
+        return {"enrolled": self.enrolled, "templates": sum(self.enrolled.values()), "skipped": self.skipped,
+                "already_enrolled": self.already_enrolled}
 
 
 @dataclass
@@ -110,13 +113,16 @@ class Recognizer:
 
     def enroll_many(self, people: dict[str, list[str | os.PathLike[str]]], progress: bool = False) -> EnrollSummary:
         """Enroll several identities in ONE gallery transaction (all land or none). Names are checked before any
-        photo is read or anything is written."""
+        photo is read or anything is written. A photo whose bytes are already enrolled for that name (or given
+        twice) is not added again but counted in ``already_enrolled``: enrolling a folder again adds only its new
+        photos."""
         for name in people:
             check_name(name)
+        summary = EnrollSummary()
+        people = self._new_photos(people, summary.already_enrolled)
         files = [str(p) for paths in people.values() for p in paths]
         owner = [name for name, paths in people.items() for _ in paths]
         embedded = self.embedder.embed_files(files, progress=progress)
-        summary = EnrollSummary()
         summary.skipped = [{"file": f, "reason": r} for f, r in embedded.errors]
         rows: dict[str, list[int]] = {}
         for k, i in enumerate(embedded.index.tolist()):
@@ -124,7 +130,8 @@ class Recognizer:
         entries = []
         for name in people:
             if name not in rows:
-                summary.skipped.append({"identity": name, "reason": "no usable photo"})
+                if people[name] or not summary.already_enrolled.get(name):
+                    summary.skipped.append({"identity": name, "reason": "no usable photo"})
                 continue
             ks = rows[name]
             sources = [Source.from_file(files[embedded.index[k]]) for k in ks]
@@ -133,6 +140,29 @@ class Recognizer:
             self.gallery.add_many(entries, fingerprint=self.model_dir.fingerprint)
             summary.enrolled = {name: len(vectors) for name, vectors, _ in entries}
         return summary
+
+    def _new_photos(self, people: dict[str, list[str | os.PathLike[str]]],
+                    already: dict[str, int]) -> dict[str, list[str | os.PathLike[str]]]:
+        """``people`` without the photos whose sha256 is already among the name's templates or earlier in its list;
+        those are counted per name in ``already``. An unreadable file is kept (embedding reports it)."""
+        enrolled = set(self._gallery.names()) if self._gallery is not None else set()
+        out: dict[str, list[str | os.PathLike[str]]] = {}
+        for name, paths in people.items():
+            seen = ({s.sha256 for s in self._gallery.sources(name) if s is not None and s.sha256}
+                    if name in enrolled and self._gallery is not None else set())
+            out[name] = []
+            for path in paths:
+                try:
+                    sha = file_sha256(path)
+                except SiameseError:
+                    out[name].append(path)
+                    continue
+                if sha in seen:
+                    already[name] = already.get(name, 0) + 1
+                else:
+                    seen.add(sha)
+                    out[name].append(path)
+        return out
 
     # -- decisions ----------------------------------------------------------------------------------
     def _distance(self, similarity: Any) -> Any:

@@ -139,3 +139,19 @@ def test_invalid_names_are_refused_before_anything_is_created(smoke_model, orl_r
     assert not gallery.exists() and not gallery.parent.exists()
     message = str(err.value)
     assert "\n" not in message and len(message) < 300  # the 10,000-character name is not echoed whole
+
+
+def test_enrolling_the_same_photos_again_adds_only_new_ones(smoke_model, orl_root: Path, tmp_path: Path) -> None:
+    gallery = tmp_path / "g"
+    first = {p: [orl_root / p / f"{i}.pgm" for i in (1, 2)] for p in ("s1", "s2")}
+    with Recognizer(smoke_model[0], gallery, threshold=1.0, create=True) as rec:
+        assert rec.enroll_many(first).enrolled == {"s1": 2, "s2": 2}
+    copy = tmp_path / "copy.pgm"  # same bytes under another path: the same photo
+    copy.write_bytes((orl_root / "s1" / "1.pgm").read_bytes())
+    again = {"s1": [orl_root / "s1" / "1.pgm", copy, orl_root / "s1" / "3.pgm", orl_root / "s1" / "3.pgm"],
+             "s2": first["s2"], "s3": [orl_root / "s2" / "1.pgm"]}  # s2's photo under another name is new for s3
+    with Recognizer(smoke_model[0], gallery, threshold=1.0) as rec:
+        summary = rec.enroll_many(again)
+        assert summary.enrolled == {"s1": 1, "s3": 1} and summary.skipped == []
+        assert summary.already_enrolled == {"s1": 3, "s2": 2}
+        assert {n: len(rec.gallery.templates(n)) for n in rec.gallery.names()} == {"s1": 3, "s2": 2, "s3": 1}

@@ -31,7 +31,8 @@ def enroll(
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:
     """Enroll photos into the gallery (created on first use, bound to the model). Bad photos are skipped: each one
-    is named with its reason on stderr. Exit 0 when something was enrolled, 2 when nothing was."""
+    is named with its reason on stderr; a photo already enrolled for that name is not added twice. Exit 0 when
+    something was enrolled (or all of it already was), 2 when nothing was."""
     from siamese import api
 
     if from_dir is not None:
@@ -51,7 +52,7 @@ def enroll(
     for s in payload["skipped"]:
         warn(f"skipped {s.get('file', s.get('identity'))}: {s['reason']}")
     emit(payload, as_json, _enroll_text)
-    if not summary.enrolled:
+    if not summary.enrolled and not summary.already_enrolled:
         raise typer.Exit(2)
 
 
@@ -63,6 +64,8 @@ def _gallery_address(gallery: str | None) -> Any:
 
 def _enroll_text(p: dict[str, Any]) -> str:
     line = f"enrolled {len(p['enrolled'])} identities, {p['templates']} templates into {p['gallery']}"
+    if p["already_enrolled"]:
+        line += f"; {sum(p['already_enrolled'].values())} photos were already enrolled (not added again)"
     return line + (f" ({len(p['skipped'])} skipped, reasons on stderr)" if p["skipped"] else "")
 
 

@@ -74,6 +74,23 @@ def test_enroll_from_dir_summary(enrolled: dict) -> None:
     assert len(summary["enrolled"]) == 40 and summary["templates"] == 200 and summary["skipped"] == []
 
 
+def test_enrolling_a_folder_again_adds_only_its_new_photos(enrolled: dict, orl_root: Path, tmp_path: Path) -> None:
+    import shutil
+
+    gallery = tmp_path / "gallery"
+    shutil.copytree(enrolled["gallery"], gallery)
+    root = _enroll_dir(orl_root, tmp_path)
+    (root / "s1" / "6.pgm").symlink_to(orl_root / "s1" / "6.pgm")
+    code, out, err = run_cli("enroll", "--from-dir", root, "--model", enrolled["model"], "--gallery", gallery,
+                             "--json")
+    summary = json.loads(out)
+    assert code == 0, err
+    assert summary["enrolled"] == {"s1": 1} and summary["skipped"] == []
+    assert summary["already_enrolled"] == {f"s{s}": 5 for s in range(1, 41)}
+    code, out, _ = run_cli("gallery", "info", "--gallery", gallery, "--json")
+    assert json.loads(out)["templates"] == 201
+
+
 def test_gallery_files_are_private(enrolled: dict) -> None:
     gallery = enrolled["gallery"]
     for f in gallery.iterdir():
