@@ -61,6 +61,13 @@ def _gallery_path(gallery: PathLike | None) -> Path | str:
     return normalize_address(gallery) if gallery is not None else default_gallery_address()
 
 
+def _unwritable(address: Path | str) -> bool:
+    """A local gallery this process cannot write (a read-only mount, another user's files). verify --claim and
+    identify, which never write, open it read-only; a writable one is opened read-write, so that an interrupted
+    write is recovered first."""
+    return isinstance(address, Path) and address.is_dir() and not os.access(address, os.W_OK)
+
+
 # --- photos -> embeddings / decisions ------------------------------------------------------------------------
 def represent(image: PathLike, model: Any = None, flip: bool = False, engine: str | None = None) -> np.ndarray:
     """One photo -> its ``(dim,)`` float32 unit embedding (aligned the way the model was trained)."""
@@ -79,8 +86,9 @@ def verify(image_a: PathLike, image_b: PathLike | None = None, *, claim: str | N
     if claim is not None:
         from siamese.recognition import Recognizer
 
-        with Recognizer(open_model(model), _gallery_path(gallery), threshold=threshold, engine=engine,
-                        check_face=check_face) as rec:
+        address = _gallery_path(gallery)
+        with Recognizer(open_model(model), address, threshold=threshold, engine=engine, check_face=check_face,
+                        read_only=_unwritable(address)) as rec:
             return rec.verify(image_a, claim)
     from siamese.verification import Verifier
 
@@ -95,8 +103,9 @@ def identify(image: PathLike, *, gallery: PathLike | None = None, model: Any = N
 
     if top_k < 1:
         raise SiameseError(f"top_k: must be at least 1, got {top_k}")
-    with Recognizer(open_model(model), _gallery_path(gallery), threshold=threshold, engine=engine,
-                    check_face=check_face) as rec:
+    address = _gallery_path(gallery)
+    with Recognizer(open_model(model), address, threshold=threshold, engine=engine, check_face=check_face,
+                    read_only=_unwritable(address)) as rec:
         return rec.identify(image, top_k=top_k)
 
 

@@ -58,11 +58,12 @@ class IdentifyResult:
 
 class Recognizer:
     """A model and a gallery bound together. ``threshold`` defaults to the model's calibration: a broken
-    calibration is an error at once; a missing one only when a decision needs it (enrolling does not)."""
+    calibration is an error at once; a missing one only when a decision needs it (enrolling does not).
+    ``read_only``: open an existing gallery without ever writing to it (decisions only)."""
 
     def __init__(self, model: ModelDir | str | os.PathLike[str], gallery: str | os.PathLike[str],
                  threshold: float | None = None, create: bool = False, index: str = "flat",
-                 **embedder_kwargs: Any) -> None:
+                 read_only: bool = False, **embedder_kwargs: Any) -> None:
         self.model_dir = model if isinstance(model, ModelDir) else ModelDir(model)
         self.embedder = FaceEmbedder(self.model_dir, **embedder_kwargs)
         self._threshold: float | None = None
@@ -75,7 +76,7 @@ class Recognizer:
         self._index = index
         self._gallery: Gallery | None = None
         if not self._create:
-            self._gallery = open_gallery(self.gallery_dir, self.model_dir.fingerprint)
+            self._gallery = open_gallery(self.gallery_dir, self.model_dir.fingerprint, read_only=read_only)
 
     @property
     def threshold(self) -> float:

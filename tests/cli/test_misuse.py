@@ -116,3 +116,39 @@ def test_export_names_a_missing_representative_folder(tmp_path: Path) -> None:
     with pytest.raises(InputFileError, match=f"{missing}: --representative: not a directory"):
         siamese.api.export(packaged_model_dir(), tmp_path / "m.tflite", quantize="int8", representative=missing)
     assert not (tmp_path / "m.tflite").exists()
+
+
+def _read_only_mount_works(tmp_path: Path) -> bool:
+    import subprocess
+
+    probe = tmp_path / "probe"
+    probe.mkdir()
+    script = f"mount --bind {probe} {probe} && mount -o remount,bind,ro {probe} && ! touch {probe}/x 2>/dev/null"
+    try:
+        return subprocess.run(["unshare", "-m", "sh", "-c", script], capture_output=True, timeout=30).returncode == 0
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+
+
+def test_identify_and_verify_a_claim_on_a_read_only_gallery(photos: dict, tmp_path: Path) -> None:
+    """A gallery on a read-only file system (a private mount namespace, so the test needs mount rights): decisions
+    never write, so they work; enrolling into it is one line."""
+    import os
+    import subprocess
+    import sys
+
+    if not _read_only_mount_works(tmp_path):
+        pytest.skip("no read-only bind mount here (needs unshare -m and mount rights)")
+    a1, a2, a3 = photos[PERSON_A]
+    gallery = tmp_path / "g"
+    assert run_cli("enroll", PERSON_A, a1, a2, "--gallery", gallery)[0] == 0
+    cli = f"{sys.executable} -m siamese.cli.app"
+    script = (f"mount --bind {gallery} {gallery} && mount -o remount,bind,ro {gallery} && "
+              f"{cli} identify {a3} --gallery {gallery} --json && "
+              f"{cli} verify {a3} --claim {PERSON_A} --gallery {gallery} --json; echo verify=$?; "
+              f"{cli} enroll {PERSON_B} {photos[PERSON_B][0]} --gallery {gallery}; echo enroll=$?")
+    proc = subprocess.run(["unshare", "-m", "sh", "-c", script], capture_output=True, text=True, timeout=300,
+                          env=os.environ)
+    assert '"name": "George_W_Bush"' in proc.stdout and "verify=0" in proc.stdout, proc.stderr
+    assert "enroll=2" in proc.stdout and "Read-only file system" in proc.stderr
+    assert siamese.api.gallery_names(gallery) == [PERSON_A]
