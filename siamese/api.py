@@ -82,7 +82,7 @@ def verify(image_a: PathLike, image_b: PathLike | None = None, *, claim: str | N
     """Same person? Two photos (``verify(a, b)``), or a photo against an enrolled identity
     (``verify(a, claim="alice")``). Accepted when distance <= threshold (default: the model's calibration)."""
     if (image_b is None) == (claim is None):
-        raise SiameseError("give either a second image or claim=NAME (not both)")
+        raise SiameseError("give a second image or claim=NAME (one of them, not both)")
     if claim is not None:
         from siamese.recognition import Recognizer
 

@@ -119,8 +119,10 @@ def verify(
     """Is it the same person? Exit 0 = same, 1 = different, 2 = error."""
     from siamese import api
 
-    if (image_b is None) == (claim is None):
-        fail("give either IMAGE_B or --claim NAME (not both)")
+    if image_b is not None and claim is not None:
+        fail("give IMAGE_B or --claim NAME, not both")
+    if image_b is None and claim is None:
+        fail("give a second photo IMAGE_B, or --claim NAME to check IMAGE_A against an enrolled person")
     result = api.verify(image_a, image_b, claim=claim, model=model, gallery=gallery, threshold=threshold,
                         check_face=check_face)
     emit(result.to_dict(), as_json, lambda r: f"{'same person' if r['same'] else 'different people'} "

@@ -152,3 +152,13 @@ def test_identify_and_verify_a_claim_on_a_read_only_gallery(photos: dict, tmp_pa
     assert '"name": "George_W_Bush"' in proc.stdout and "verify=0" in proc.stdout, proc.stderr
     assert "enroll=2" in proc.stdout and "Read-only file system" in proc.stderr
     assert siamese.api.gallery_names(gallery) == [PERSON_A]
+
+
+def test_verify_says_which_of_image_b_and_claim_is_wrong(photos: dict) -> None:
+    a1, a2, _ = photos[PERSON_A]
+    code, out, err = run_cli("verify", a1)
+    assert code == 2 and out == ""
+    _one_error_line(err, "give a second photo IMAGE_B, or --claim NAME")
+    code, out, err = run_cli("verify", a1, a2, "--claim", PERSON_A)
+    assert code == 2 and out == ""
+    _one_error_line(err, "not both")
