@@ -8,6 +8,7 @@ fd 2 pointed at /dev/null; Python exceptions still propagate normally.
 from __future__ import annotations
 
 import contextlib
+import importlib.util
 import os
 import sys
 from collections.abc import Iterator
@@ -29,12 +30,14 @@ def silenced_stderr_fd() -> Iterator[None]:
         os.close(devnull)
 
 
-def import_tensorflow_quietly() -> None:
+def import_tensorflow_quietly(required: bool = False) -> None:
     """Import Keras (with its backend) and TensorFlow, and probe the devices once, with the native start-up lines
-    hidden. TensorFlow is required only when it is the Keras backend: beside another backend (``KERAS_BACKEND=jax``)
-    it is imported when installed (it converts TFLite files) and skipped when not, so JAX-only machines train.
+    hidden. TensorFlow is required when it is the Keras backend or ``required`` (``siamese export``: its TFLite
+    converter); beside another backend (``KERAS_BACKEND=jax``) it is imported when installed and skipped when not, so
+    JAX-only machines train. An installed TensorFlow that fails to import is an error at once, not at the end of
+    a training.
 
-    Raises ``ImportError`` when Keras, its backend, or TensorFlow as the backend is not installed.
+    Raises ``ImportError`` when Keras, its backend, or a required TensorFlow is missing or broken.
     """
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     if "tensorflow" in sys.modules:
@@ -42,11 +45,8 @@ def import_tensorflow_quietly() -> None:
     with silenced_stderr_fd():
         import keras
 
-        if keras.backend.backend() != "tensorflow":
-            try:
-                import tensorflow  # noqa: F401
-            except ImportError:
-                return
+        if keras.backend.backend() != "tensorflow" and not required and importlib.util.find_spec("tensorflow") is None:
+            return
         import tensorflow as tf
 
         tf.config.list_physical_devices("GPU")

@@ -59,8 +59,12 @@ def export_model(model_dir: ModelDir, fmt: str, out: str | os.PathLike[str] | No
 
 def tflite_bytes(model: Any, size: int, quantize: str | None = None, representative: np.ndarray | None = None) -> bytes:
     """The TFLite flatbuffer of a Keras tower (float32, or ``quantize`` float16 / int8 with ``representative``
-    faces); float32 RGB [0, 255] in, embedding out."""
-    import tensorflow as tf
+    faces); float32 RGB [0, 255] in, embedding out. Needs TensorFlow (its converter), whatever the Keras backend."""
+    try:
+        import tensorflow as tf
+    except ImportError as exc:
+        raise SiameseError(f"export needs TensorFlow (its TFLite converter): {exc} (pip install 'siamese[train]')"
+                           ) from exc
 
     with tempfile.TemporaryDirectory() as tmp:
         saved = Path(tmp) / "saved"

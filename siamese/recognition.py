@@ -18,8 +18,8 @@ from typing import Any
 import numpy as np
 
 from siamese import distances
-from siamese._files import file_sha256
 from siamese.errors import GalleryError, SiameseError
+from siamese.faces.image_io import photo_sha256
 from siamese.index import Gallery, Source, gallery_exists, normalize_address, open_gallery, open_or_create_gallery
 from siamese.index.gallery import check_name
 from siamese.model_dir import ModelDir, check_threshold
@@ -114,17 +114,18 @@ class Recognizer:
 
     def enroll_many(self, people: dict[str, list[str | os.PathLike[str]]], progress: bool = False) -> EnrollSummary:
         """Enroll several identities in ONE gallery transaction (all land or none). Names are checked before any
-        photo is read or anything is written. A photo whose bytes are already enrolled for that name (or given
-        twice) is not added again but counted in ``already_enrolled``: enrolling a folder again adds only its new
-        photos."""
+        photo is read or anything is written. A photo whose bytes are already enrolled for that name is not added
+        again but counted in ``already_enrolled`` (enrolling a folder again adds only its new photos); one given
+        twice in the call is added once, the repeat listed in ``skipped``."""
         for name in people:
             check_name(name)
         summary = EnrollSummary()
-        people = self._new_photos(people, summary.already_enrolled)
+        repeated: list[dict[str, str]] = []
+        people = self._new_photos(people, summary.already_enrolled, repeated)
         files = [str(p) for paths in people.values() for p in paths]
         owner = [name for name, paths in people.items() for _ in paths]
         embedded = self.embedder.embed_files(files, progress=progress)
-        summary.skipped = [{"file": f, "reason": r} for f, r in embedded.errors]
+        summary.skipped = [{"file": f, "reason": r} for f, r in embedded.errors] + repeated
         rows: dict[str, list[int]] = {}
         for k, i in enumerate(embedded.index.tolist()):
             rows.setdefault(owner[i], []).append(k)
@@ -142,26 +143,31 @@ class Recognizer:
             summary.enrolled = {name: len(vectors) for name, vectors, _ in entries}
         return summary
 
-    def _new_photos(self, people: dict[str, list[str | os.PathLike[str]]],
-                    already: dict[str, int]) -> dict[str, list[str | os.PathLike[str]]]:
-        """``people`` without the photos whose sha256 is already among the name's templates or earlier in its list;
-        those are counted per name in ``already``. An unreadable file is kept (embedding reports it)."""
-        enrolled = set(self._gallery.names()) if self._gallery is not None else set()
+    def _new_photos(self, people: dict[str, list[str | os.PathLike[str]]], already: dict[str, int],
+                    skipped: list[dict[str, str]]) -> dict[str, list[str | os.PathLike[str]]]:
+        """``people`` without the photos whose bytes are already among the name's templates (counted per name in
+        ``already``) or were given earlier for the same name (listed in ``skipped``). A file that cannot be read is
+        kept: embedding reports it. Checked before the gallery's writer lock: two processes enrolling the same
+        photo at the same moment can both add it."""
+        gallery = self._gallery
         out: dict[str, list[str | os.PathLike[str]]] = {}
         for name, paths in people.items():
-            seen = ({s.sha256 for s in self._gallery.sources(name) if s is not None and s.sha256}
-                    if name in enrolled and self._gallery is not None else set())
+            enrolled = ({s.sha256 for s in gallery.sources(name) if s is not None and s.sha256}
+                        if gallery is not None and name in gallery else set())
+            first: dict[str, str] = {}
             out[name] = []
             for path in paths:
                 try:
-                    sha = file_sha256(path)
+                    sha = photo_sha256(path)
                 except SiameseError:
                     out[name].append(path)
                     continue
-                if sha in seen:
+                if sha in enrolled:
                     already[name] = already.get(name, 0) + 1
+                elif sha in first:
+                    skipped.append({"file": str(path), "reason": f"the same photo as {first[sha]}, given again"})
                 else:
-                    seen.add(sha)
+                    first[sha] = str(path)
                     out[name].append(path)
         return out
 

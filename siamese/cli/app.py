@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import os
 import sys
+import warnings
+from typing import Any
 
 import typer
 
@@ -50,6 +52,14 @@ benchmark_cmd.register(app)
 NEEDS_TENSORFLOW = {"train", "export", "benchmark"}
 
 
+def _one_line_warning(message: Warning | str, category: type[Warning], filename: str, lineno: int,
+                      file: Any = None, line: str | None = None) -> None:
+    """Python warnings on the command line: one ``siamese: warning:`` line on stderr, like every other message."""
+    from siamese.cli.output import warn
+
+    warn(str(message))
+
+
 def main() -> None:
     """The ``siamese`` command. Usage errors (a missing argument, an unknown option, a bad option value) are one
     line on stderr with exit code 2, like every other error (click would draw a multi-line box)."""
@@ -60,15 +70,21 @@ def main() -> None:
         from click.exceptions import Abort, ClickException
 
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    warnings.showwarning = _one_line_warning
     if NEEDS_TENSORFLOW & set(sys.argv[1:2]) and not {"--help", "-h"} & set(sys.argv):
         from siamese._quiet import import_tensorflow_quietly
 
+        command = sys.argv[1]
         try:
-            import_tensorflow_quietly()
+            import_tensorflow_quietly(required=command == "export")
         except ImportError as e:  # one line, exit 2 (the training extra is not installed)
-            backend = os.environ.get("KERAS_BACKEND", "tensorflow")
-            typer.echo(f"siamese: error: '{sys.argv[1]}' needs Keras on its backend ({backend}): {e} "
-                       "(pip install 'siamese[train]', or 'siamese[jax]' for KERAS_BACKEND=jax)", err=True)
+            backend = os.environ.get("KERAS_BACKEND")
+            if command == "export":
+                need, hint = "TensorFlow (its TFLite converter)", "pip install 'siamese[train]'"
+            else:
+                need = "Keras on its backend" + (f" ({backend})" if backend else "")
+                hint = "pip install 'siamese[train]', or 'siamese[jax]' for KERAS_BACKEND=jax"
+            typer.echo(f"siamese: error: '{command}' needs {need}: {' '.join(str(e).split())} ({hint})", err=True)
             sys.exit(2)
     try:
         code = app(standalone_mode=False)

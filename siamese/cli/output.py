@@ -53,8 +53,11 @@ def handle_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
         except SiameseError as e:
             fail(str(e), e.exit_code)
         except OSError as e:  # the environment, not a bug: a missing or read-only path, a full disk, ...
+            if os.environ.get("SIAMESE_DEBUG"):
+                raise
             reason = e.strerror or str(e)
-            fail(f"{e.filename}: {reason}" if e.filename else reason, 2)
+            files = " -> ".join(str(f) for f in (e.filename, e.filename2) if f)
+            fail(f"{files}: {reason}" if files else reason, 2)
         except KeyboardInterrupt:
             typer.echo("siamese: interrupted", err=True)
             sys.exit(130)

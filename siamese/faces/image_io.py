@@ -18,6 +18,7 @@ Every failure message reads ``"<path>: <reason>"``.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import struct
 from dataclasses import dataclass
@@ -393,6 +394,12 @@ def decode_image(
 def _max_file_bytes(max_pixels: int) -> int:
     """Largest plausible file for ``max_pixels`` pixels (16-bit RGBA uncompressed + 1 MiB metadata)."""
     return 8 * max_pixels + (1 << 20)
+
+
+def photo_sha256(path: str | os.PathLike[str], max_pixels: int = DEFAULT_MAX_PIXELS) -> str:
+    """sha256 hex digest of a photo file's bytes, read under :func:`read_image`'s limits (a regular file no larger
+    than any image of ``max_pixels`` could be); :class:`siamese.errors.InputFileError` otherwise."""
+    return hashlib.sha256(read_regular_file(path, _max_file_bytes(max_pixels))).hexdigest()
 
 
 def read_image(path: str | os.PathLike[str], max_pixels: int = DEFAULT_MAX_PIXELS) -> np.ndarray:

@@ -50,6 +50,7 @@ import tempfile
 import threading
 import unicodedata
 import uuid
+import warnings
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, Literal
@@ -377,25 +378,24 @@ class FaceGallery(Gallery):
 
     @contextlib.contextmanager
     def _locked(self) -> Iterator[None]:
-        """Hold the writer lock (none when read-only) for the block. An OSError in it (a read-only file system, a
-        full disk) becomes one GalleryError naming the gallery."""
+        """Hold the writer lock (none when read-only) for the block. A lock file that cannot be made (a read-only
+        file system, a full disk) is one GalleryError naming the gallery; errors of the block itself pass as they
+        are."""
+        if self._lock is None:
+            yield
+            return
         try:
-            if self._lock is None:
-                yield
-                return
-            try:
-                self._lock.acquire()
-            except Timeout as exc:
-                raise GalleryError(
-                    f"{self.directory}: locked by another process (waited {self._lock_timeout:g} s)"
-                ) from exc
-            try:
-                yield
-            finally:
-                self._lock.release()
+            self._lock.acquire()
+        except Timeout as exc:
+            raise GalleryError(
+                f"{self.directory}: locked by another process (waited {self._lock_timeout:g} s)"
+            ) from exc
         except OSError as exc:
-            action = "read" if self.read_only else "write to"
-            raise GalleryError(f"{self.directory}: cannot {action} the gallery ({_os_reason(exc)})") from exc
+            raise GalleryError(f"{self.directory}: cannot write to the gallery ({_os_reason(exc)})") from exc
+        try:
+            yield
+        finally:
+            self._lock.release()
 
     def _load(self) -> None:
         """Load the index file, reconcile it with the catalogue, rewrite it if it was not current."""
@@ -486,6 +486,16 @@ class FaceGallery(Gallery):
         self._backend.save(self.directory / INDEX_NAME, self._tag())
         self._dirty = False
 
+    def _persist_after_commit(self) -> None:
+        """Rewrite the index file after a committed write. The catalogue is the record and the index file a cache
+        that the next open rebuilds (removed vectors left the file before the catalogue committed), so a failure
+        here (a full disk) is a warning: the write is done."""
+        try:
+            self._persist()
+        except OSError as exc:
+            warnings.warn(f"{self.directory}: saved in the catalogue, but the index file could not be rewritten "
+                          f"({_os_reason(exc)}); it is rebuilt when the gallery is next opened", stacklevel=2)
+
     @contextlib.contextmanager
     def _writing(self) -> Iterator[None]:
         self._check_open()
@@ -505,7 +515,7 @@ class FaceGallery(Gallery):
             self._token = self._store.version_token()
             self._dirty = True
             if self._batch_depth == 0:
-                self._persist()
+                self._persist_after_commit()
 
     @contextlib.contextmanager
     def batch(self) -> Iterator[FaceGallery]:
@@ -524,7 +534,7 @@ class FaceGallery(Gallery):
             finally:
                 self._batch_depth -= 1
                 if self._batch_depth == 0 and self._dirty and not self._closed:
-                    self._persist()
+                    self._persist_after_commit()
 
     # -- validation -----------------------------------------------------------------------------
     def _check_open(self) -> None:
@@ -633,7 +643,11 @@ class FaceGallery(Gallery):
             self._committed = True  # from here memory may differ from the catalogue
             self._backend.remove(ids)
             # 1. the index file loses the vectors first, tagged stale (generation -1: never taken as current)
-            self._backend.save(self.directory / INDEX_NAME, self._tag(generation=-1))
+            try:
+                self._backend.save(self.directory / INDEX_NAME, self._tag(generation=-1))
+            except OSError as exc:
+                raise GalleryError(f"{self.directory}: {name!r} not removed: the index file could not be rewritten "
+                                   f"({_os_reason(exc)})") from exc
             # 2. then the catalogue commits (a crash before this leaves the person enrolled: not reported done)
             removed = self._store.remove(name)
             extra = np.setdiff1d(removed, ids)
@@ -646,7 +660,10 @@ class FaceGallery(Gallery):
             if row is not None:  # copy on write: a search in another thread may hold the old list
                 self._lut_names = [None if i == row else n for i, n in enumerate(self._lut_names)]
             self._max_per_identity = None
-            self._store.scrub()
+            try:
+                self._store.scrub()
+            except GalleryError as exc:  # the rows are already zeroed in place (secure_delete); only compaction failed
+                warnings.warn(str(exc), stacklevel=2)
         return len(ids)
 
     # -- reads ----------------------------------------------------------------------------------
@@ -799,7 +816,7 @@ class FaceGallery(Gallery):
             try:
                 if self._dirty and not self.read_only:
                     with self._locked():
-                        self._persist()
+                        self._persist_after_commit()
             finally:
                 self._closed = True
                 self._store.close()

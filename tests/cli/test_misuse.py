@@ -162,3 +162,27 @@ def test_verify_says_which_of_image_b_and_claim_is_wrong(photos: dict) -> None:
     code, out, err = run_cli("verify", a1, a2, "--claim", PERSON_A)
     assert code == 2 and out == ""
     _one_error_line(err, "not both")
+
+
+def test_a_bad_photo_given_twice_enrolls_nothing_and_exits_2(photos: dict, tmp_path: Path) -> None:
+    bad = tmp_path / "bad.jpg"
+    bad.write_bytes(b"not an image at all")
+    code, out, err = run_cli("enroll", "alice", bad, bad, "--gallery", tmp_path / "g", "--json")
+    result = json.loads(out)
+    assert code == 2 and result["enrolled"] == {} and result["already_enrolled"] == {}
+    assert [s.get("file") for s in result["skipped"]] == [str(bad), str(bad), None]  # decode, repeat, identity
+    assert not (tmp_path / "g").exists()
+
+
+def test_python_warnings_are_one_line_on_the_command_line(photos: dict, tmp_path: Path) -> None:
+    """Calibrating at a FAR the pairs cannot resolve warns (siamese.evaluation.calibration): one stderr line."""
+    import os
+    import subprocess
+    import sys
+
+    pairs = _pairs_csv(photos, tmp_path / "pairs.csv")  # 2 impostor pairs: FAR 1e-3 is not resolvable
+    proc = subprocess.run([sys.executable, "-m", "siamese.cli.app", "calibrate", "--pairs", str(pairs), "--far",
+                           "1e-3", "--json"], capture_output=True, text=True, timeout=300, env=os.environ)
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("siamese: warning: ") and "FAR" in lines[0], proc.stderr

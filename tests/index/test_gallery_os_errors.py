@@ -61,3 +61,63 @@ def test_a_full_catalogue_is_a_gallery_error_and_changes_nothing(tmp_path: Path,
     with FaceGallery.open(tmp_path / "g", "fp", read_only=True) as ro:
         assert ro.names() == ["alice"] and ro.info()["templates"] == 2 and ro.verify() == []
     assert sqlite3.connect(tmp_path / "g" / DB_NAME).execute("PRAGMA integrity_check").fetchone() == ("ok",)
+
+
+def _enospc(*args: object, **kwargs: object) -> None:
+    import errno
+
+    raise OSError(errno.ENOSPC, "No space left on device", "index.faiss")
+
+
+def test_an_index_file_that_cannot_be_rewritten_after_a_commit_is_a_warning(
+        tmp_path: Path, rng: np.random.Generator, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The catalogue is the record: an add that committed is reported done, and the next open rebuilds the index."""
+    gallery = FaceGallery.create(tmp_path / "g", "fp", DIM)
+    gallery.add("alice", _unit(rng, 2))
+    bob = _unit(rng, 3)
+    monkeypatch.setattr(gallery._backend, "save", _enospc)
+    with pytest.warns(UserWarning, match="saved in the catalogue, but the index file could not be rewritten"):
+        gallery.add("bob", bob)
+    with pytest.warns(UserWarning):  # close retries the rewrite
+        gallery.close()
+    with FaceGallery.open(tmp_path / "g", "fp") as g:
+        assert g.names() == ["alice", "bob"] and g.verify() == []
+        assert g.search(bob[:1], k=1)[0][0].name == "bob"
+
+
+def test_a_removal_whose_index_file_cannot_be_rewritten_removes_nothing(
+        tmp_path: Path, rng: np.random.Generator, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The index file must lose the vectors before the catalogue commits (deletion really deletes)."""
+    gallery = FaceGallery.create(tmp_path / "g", "fp", DIM)
+    gallery.add("alice", _unit(rng, 2))
+    monkeypatch.setattr(gallery._backend, "save", _enospc)
+    with pytest.raises(GalleryError, match="'alice' not removed: the index file could not be rewritten"):
+        gallery.remove("alice")
+    monkeypatch.undo()
+    gallery.close()
+    with FaceGallery.open(tmp_path / "g", "fp") as g:
+        assert g.names() == ["alice"] and g.verify() == []
+
+
+def test_a_failed_compaction_after_a_removal_is_a_warning(
+        tmp_path: Path, rng: np.random.Generator, monkeypatch: pytest.MonkeyPatch) -> None:
+    gallery = FaceGallery.create(tmp_path / "g", "fp", DIM)
+    gallery.add("alice", _unit(rng, 2))
+    gallery.add("bob", _unit(rng, 2))
+
+    def no_vacuum() -> None:
+        raise GalleryError("gallery.db: cannot compact the catalogue after a removal")
+
+    monkeypatch.setattr(gallery._store, "scrub", no_vacuum)
+    with pytest.warns(UserWarning, match="cannot compact"):
+        assert gallery.remove("alice") == 2
+    gallery.close()
+    with FaceGallery.open(tmp_path / "g", "fp") as g:
+        assert g.names() == ["bob"]
+
+
+def test_an_os_error_of_the_callers_own_code_in_a_batch_is_not_blamed_on_the_gallery(tmp_path: Path) -> None:
+    gallery = FaceGallery.create(tmp_path / "g", "fp", DIM)
+    with pytest.raises(FileNotFoundError), gallery.batch():
+        open(tmp_path / "missing")  # noqa: SIM115
+    gallery.close()

@@ -141,3 +141,30 @@ def test_training_without_its_backend_is_one_line_exit_2(tmp_path: Path, data_ro
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1 and "needs Keras on its backend (tensorflow)" in lines[0], proc.stderr
     assert not out.exists()
+
+
+def test_export_without_tensorflow_is_one_line_exit_2(tmp_path: Path, data_root: Path) -> None:
+    """Export needs TensorFlow's converter whatever the backend (a JAX-only machine trains, another exports)."""
+    from siamese.paths import packaged_model_dir
+
+    out = tmp_path / "m.tflite"
+    proc = _run_without_tensorflow(["export", str(packaged_model_dir()), "--out", str(out)], _env(data_root))
+    assert proc.returncode == 2 and not out.exists()
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and "'export' needs TensorFlow" in lines[0], proc.stderr
+
+
+def test_a_broken_tensorflow_stops_a_jax_training_at_once(tmp_path: Path, data_root: Path) -> None:
+    """Installed but failing to import (say, built for another numpy): an error before training, not after it."""
+    fake = tmp_path / "site" / "tensorflow"
+    fake.mkdir(parents=True)
+    (fake / "__init__.py").write_text("raise ImportError('this TensorFlow is broken')\n")
+    env = _env(data_root)
+    env["PYTHONPATH"] = f"{tmp_path / 'site'}:{env.get('PYTHONPATH', '')}".rstrip(":")
+    out = tmp_path / "model"
+    proc = subprocess.run([sys.executable, "-c", "import sys; from siamese.cli.app import main; sys.exit(main())",
+                           "train", str(REPO / "configs" / "orl-smoke.yaml"), "--out", str(out), *TINY], env=env,
+                          capture_output=True, text=True, timeout=TIMEOUT_S)
+    assert proc.returncode == 2 and not out.exists()
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and "this TensorFlow is broken" in lines[0], proc.stderr
