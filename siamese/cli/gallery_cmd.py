@@ -50,7 +50,7 @@ def enroll(
     payload = summary.to_dict()
     payload["gallery"] = str(_gallery_address(gallery))
     for s in payload["skipped"]:
-        warn(f"skipped {s.get('file', s.get('identity'))}: {s['reason']}")
+        warn(f"skipped {s['file'] if 'file' in s else repr(s.get('identity'))}: {s['reason']}")
     emit(payload, as_json, _enroll_text)
     if not summary.enrolled and not summary.already_enrolled:
         raise typer.Exit(2)

@@ -58,6 +58,7 @@ def test_enroll_from_dir_skips_a_folder_whose_name_cannot_be_an_identity(photos:
     result = json.loads(out)
     assert result["enrolled"] == {PERSON_A: 3, PERSON_B: 3}
     assert [s["identity"] for s in result["skipped"]] == [" Tony"]
+    assert "skipped ' Tony': " in err  # quoted: the leading space is the reason
     assert siamese.api.gallery_names(tmp_path / "g") == [PERSON_B, PERSON_A]
 
 
