@@ -74,9 +74,10 @@ class MarginScheduler(keras.callbacks.Callback):
 
     A schedule is a number (constant), an ``epoch -> float`` callable (0-based epoch), a
     :mod:`siamese.callbacks.schedules` object or its config dict. Missing margins raise
-    :class:`~siamese.errors.ConfigError`. A compiled ``fit`` reads the variables at every step, so no retracing
-    is needed. ``verbose``: 1 prints the margins at each epoch start. Logging callbacks placed *after* this one
-    see the values.
+    :class:`~siamese.errors.ConfigError`. A compiled ``fit`` on TensorFlow reads the variables at every step, so
+    no retracing is needed; on JAX the step functions are made again in an epoch whose margins changed.
+    ``verbose``: 1 prints the margins at each epoch start. Logging callbacks placed *after* this one see the
+    values.
     """
 
     def __init__(
@@ -128,13 +129,24 @@ class MarginScheduler(keras.callbacks.Callback):
 
     def on_epoch_begin(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
         variables = self._resolve()
+        changed = False
         for name, schedule in self.schedules.items():
             value = float(schedule(epoch))
             if not math.isfinite(value):
                 raise ValueError(f"MarginScheduler: schedule gave a non-finite {name} {value!r} at epoch {epoch}")
+            changed |= value != float(keras.ops.convert_to_numpy(variables[name]))
             variables[name].assign(value)
             if self.verbose > 0:
                 print(f"\nEpoch {epoch + 1}: MarginScheduler setting {name} to {value:.6g}.")
+        if changed and keras.backend.backend() == "jax" and self.model is not None:
+            self._retrace()
+
+    def _retrace(self) -> None:
+        """On JAX a compiled step receives the model's variables as arguments, but a loss's margins are not the
+        model's: the step was traced with their values as constants. Make new step functions (traced at their
+        next call, with the new values); TensorFlow reads the variables inside its step and needs none of this."""
+        self.model.make_train_function(force=True)
+        self.model.test_function = None
 
     def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
         if logs is not None:

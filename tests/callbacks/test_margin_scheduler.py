@@ -167,3 +167,22 @@ def test_named_margins_found_in_model_loss_and_missing_names_refused():
         _fit(loss, [MarginScheduler({"gap": 1.0})], epochs=1)
     with pytest.raises(ConfigError, match="loss="):
         MarginScheduler({"margin": 1.0}, margin=loss.margin)
+
+
+def test_a_compiled_fit_on_jax_follows_the_scheduled_margins():
+    """JAX traces a compiled step with a loss's margins as constants (they are not the model's variables), so the
+    scheduler makes the step again when a margin changes: the numpy-oracle tests above, run again on JAX."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    if keras.backend.backend() == "jax":
+        pytest.skip("already running on JAX")
+    repo = Path(__file__).resolve().parents[2]
+    env = dict(os.environ, KERAS_BACKEND="jax", TF_CPP_MIN_LOG_LEVEL="2")
+    done = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", __file__, "-k",
+                           "follows_schedule or two_named"], capture_output=True, text=True, env=env, timeout=300,
+                          cwd=repo)
+    assert done.returncode == 0, done.stdout[-3000:]
+    assert "3 passed" in done.stdout
