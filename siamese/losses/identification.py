@@ -2,13 +2,16 @@
 
 ``y_true``: integer class ids ``(batch,)`` in ``[0, num_classes)``; ``y_pred``: cosines ``(batch, num_classes)``
 (:class:`siamese.models.heads.CosineClassifier`). The target class's cosine ``c`` becomes ``c - m`` (cosface) or
-``cos(arccos(c) + m)`` (arcface); all cosines are multiplied by ``scale``; the loss is the cross-entropy of the
+``cos(arccos(c) + m)`` (arcface; where ``arccos(c) + m > pi``, which would reward moving away from the class,
+``c - m sin(pi - m)`` as in InsightFace, so the target never decreases as ``c`` grows); all cosines are multiplied
+by ``scale``; the loss is the cross-entropy of the
 softmax, per sample, float32. The margin is the non-trainable variable ``loss.margins["head_margin"]``, so
 :class:`siamese.callbacks.MarginScheduler` can warm it up.
 """
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import keras
@@ -30,8 +33,9 @@ def margin_softmax_loss(y_true: Any, cosines: Any, margin: Any = 0.35, scale: fl
     m = ops.cast(margin, "float32")
     if kind == "cosface":
         target = cos - m
-    elif kind == "arcface":
-        target = ops.cos(ops.arccos(ops.clip(cos, -1.0 + _EPS, 1.0 - _EPS)) + m)
+    elif kind == "arcface":  # cos(theta + m) only while theta + m <= pi, else CosFace-like (InsightFace's rule)
+        arc = ops.cos(ops.arccos(ops.clip(cos, -1.0 + _EPS, 1.0 - _EPS)) + m)
+        target = ops.where(cos > ops.cos(math.pi - m), arc, cos - m * ops.sin(math.pi - m))
     else:
         raise ConfigError(f"model.head.kind: {kind!r} is not one of {', '.join(KINDS)}")
     logits = float(scale) * (onehot * target + (1.0 - onehot) * cos)

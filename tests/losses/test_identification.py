@@ -17,8 +17,10 @@ def _oracle(labels: np.ndarray, cos: np.ndarray, m: float, s: float, kind: str) 
         logits = cos[i].astype(np.float64).copy()
         if kind == "cosface":
             logits[y] = logits[y] - m
-        else:
+        elif np.arccos(logits[y]) + m <= np.pi:
             logits[y] = np.cos(np.arccos(np.clip(logits[y], -1 + 1e-6, 1 - 1e-6)) + m)
+        else:  # InsightFace: past pi the angular margin would turn round; fall back to an additive one
+            logits[y] = logits[y] - m * np.sin(np.pi - m)
         logits *= s
         out.append(-(logits[y] - np.log(np.sum(np.exp(logits - logits.max()))) - logits.max()))
     return np.array(out)
@@ -31,6 +33,15 @@ def test_margin_softmax_matches_numpy(kind: str, margin: float, rng: np.random.G
     labels = rng.integers(0, 7, size=12)
     got = np.asarray(margin_softmax_loss(labels, cos, margin, 16.0, kind))
     np.testing.assert_allclose(got, _oracle(labels, cos, margin, 16.0, kind), rtol=1e-4, atol=1e-4)
+
+
+@pytest.mark.parametrize("margin", [0.2, 0.5])
+def test_arcface_loss_falls_as_the_target_cosine_rises_over_all_of_minus_one_to_one(margin: float) -> None:
+    """Past theta + m = pi, cos(theta + m) grows again with theta: the loss must not reward leaving the class."""
+    target = np.linspace(-0.999, 0.999, 400).astype(np.float32)
+    cos = np.stack([target, np.zeros_like(target), np.full_like(target, 0.3)], axis=1)
+    loss = np.asarray(margin_softmax_loss(np.zeros(len(target), int), cos, margin, 30.0, "arcface"))
+    assert np.all(np.diff(loss) <= 1e-5), target[1:][np.diff(loss) > 1e-5][:5]
 
 
 def test_a_larger_margin_costs_more_and_zero_margin_is_normalised_softmax(rng: np.random.Generator) -> None:
