@@ -33,6 +33,11 @@ class ImageDecodeError(InputFileError):
     """Not an image, corrupt, truncated, empty, or of an unsupported kind."""
 
 
+class ImageReadError(ImageDecodeError):
+    """The photo file could not be read (missing, unreadable, not a regular file, an I/O error). It depends on the
+    file system, not on the file's content, so content caches never keep it."""
+
+
 class ImageTooLargeError(InputFileError):
     """The image header declares more pixels than the configured limit (decompression bomb)."""
 

@@ -12,7 +12,7 @@ copied file hits, an edited file misses, and other aligner settings never share 
   alone (:class:`ImageDecodeError`, :class:`ImageTooLargeError`, :class:`NoFaceError`,
   :class:`MultipleFacesError`): ``<content_hash>.err.json`` holds the error type and reason, so a
   second run does not run the detector again on a photo without a face. Unreadable files (missing,
-  permission) and any other error are never cached.
+  permission, an I/O error: :class:`ImageReadError`) and any other error are never cached.
 """
 
 from __future__ import annotations
@@ -195,6 +195,8 @@ def cached_map(paths: Sequence[str | os.PathLike[str]], cache: ContentCache,
     Each path's result is its cached value, or ``compute``'s (called once, on the distinct files that missed,
     in order; each result is stored as soon as it arrives, so an interrupted run keeps what it finished), or an
     :class:`~siamese.errors.InputFileError` (unreadable files are never cached). Identical files are computed once.
+    A result is stored only if the file still has the content hashed before ``compute`` read it (a file replaced
+    meanwhile is not cached under the old content's key).
     """
     paths = [os.fspath(p) for p in paths]
     results: list[Any] = [None] * len(paths)
@@ -221,16 +223,25 @@ def cached_map(paths: Sequence[str | os.PathLike[str]], cache: ContentCache,
     for i, res in zip(miss_first, compute([paths[i] for i in miss_first]), strict=True):
         digest = digests[i]
         assert digest is not None
-        if isinstance(res, E.InputFileError):
-            cache.put_error(digest, res)
-        else:
-            cache.put(digest, res)
+        if _unchanged(paths[i], digest):  # else the file was replaced while computing: the result may be the new
+            if isinstance(res, E.InputFileError):  # content's, so it is not stored under the old content's key
+                cache.put_error(digest, res)
+            else:
+                cache.put(digest, res)
         results[i] = res
         computed += 1
     for pos in todo.values():
         for j in pos[1:]:
             results[j] = results[pos[0]]
     return results, from_cache, computed
+
+
+def _unchanged(path: str, digest: str) -> bool:
+    """Whether ``path`` still holds the content whose sha256 is ``digest``."""
+    try:
+        return file_sha256(path) == digest
+    except E.InputFileError:
+        return False
 
 
 def _typed_error(aligner: Aligner, path: str, message: str) -> E.InputFileError:

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from siamese._files import read_regular_file
-from siamese.errors import FileTooLargeError, ImageDecodeError, ImageTooLargeError, InputFileError
+from siamese.errors import FileTooLargeError, ImageDecodeError, ImageReadError, ImageTooLargeError, InputFileError
 from siamese.faces._cv import cv2
 
 __all__ = [
@@ -407,13 +407,14 @@ def read_image(path: str | os.PathLike[str], max_pixels: int = DEFAULT_MAX_PIXEL
 
     Only regular files are read (a FIFO, a device or a directory is refused without blocking), and a file larger
     than any image of ``max_pixels`` could be is refused before reading (see :func:`siamese._files.read_regular_file`).
-    Raises :class:`ImageDecodeError` (missing/unreadable, not a regular file, empty, corrupt, truncated, not an
-    image) or :class:`ImageTooLargeError` (file too big, or over ``max_pixels`` from the header, before decoding).
+    Raises :class:`ImageReadError` (missing/unreadable, not a regular file: a :class:`ImageDecodeError` that
+    content caches never keep), :class:`ImageDecodeError` (empty, corrupt, truncated, not an image) or
+    :class:`ImageTooLargeError` (file too big, or over ``max_pixels`` from the header, before decoding).
     """
     try:
         data = read_regular_file(path, _max_file_bytes(max_pixels))
     except FileTooLargeError as exc:
         raise ImageTooLargeError(path, f"{exc.reason}: too big for an image of at most {max_pixels} pixels") from None
     except InputFileError as exc:
-        raise ImageDecodeError(path, exc.reason) from None
+        raise ImageReadError(path, exc.reason) from None
     return decode_image(data, path, max_pixels)

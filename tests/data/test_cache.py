@@ -178,3 +178,52 @@ def test_load_pair_faces(tmp_path: Path, orl_root: Path) -> None:
     assert np.array_equal(res.faces_b[0], res.faces_b[2])  # s1/2 twice
     assert np.array_equal(res.faces_b[1], CountingAligner().align_file(str(orl_root / "s2" / "1.pgm")))
     assert os.path.isdir(tmp_path / "c" / "faces")
+
+
+class Swapping(CountingAligner):
+    """Replaces the file with another photo while aligning it (a sync tool, an editor saving): returns the
+    replacement's face, as a real aligner reading the file after the hash would."""
+
+    def __init__(self, replacement: str) -> None:
+        super().__init__(16)
+        self.replacement = replacement
+
+    def align_file(self, path: str) -> np.ndarray:
+        shutil.copyfile(self.replacement, path)
+        return super().align_file(path)
+
+
+def test_a_file_replaced_while_computing_is_not_cached_under_its_old_content(tmp_path: Path,
+                                                                               orl_paths: list[str]) -> None:
+    a, b = tmp_path / "a.pgm", orl_paths[1]
+    shutil.copyfile(orl_paths[0], a)
+    result = load_faces([str(a)], Swapping(b), cache_dir=tmp_path / "cache", progress=False)
+    assert result.aligned == 1  # it got the replacement's face, and must not file it under a's content
+    untouched = tmp_path / "copy_of_a.pgm"
+    shutil.copyfile(orl_paths[0], untouched)
+    counting = CountingAligner(16)
+    again = load_faces([str(untouched)], counting, cache_dir=tmp_path / "cache", progress=False)
+    assert again.from_cache == 0 and counting.calls == [str(untouched)]
+    assert np.array_equal(again.faces[0], CountingAligner(16).align_file(orl_paths[0]))
+
+
+class FailingRead(CountingAligner):
+    """A read that fails for a reason of the moment (too many open files), after the content was hashed."""
+
+    def align_file(self, path: str) -> np.ndarray:
+        self.calls.append(path)
+        from siamese.errors import ImageReadError
+
+        raise ImageReadError(path, "cannot read (Too many open files)")
+
+
+def test_a_read_error_is_never_cached(tmp_path: Path, orl_paths: list[str]) -> None:
+    from siamese.errors import ImageReadError
+
+    first = load_faces(orl_paths[:1], FailingRead(16), cache_dir=tmp_path, progress=False)
+    assert first.errors and "Too many open files" in first.errors[0][1]
+    counting = CountingAligner(16)
+    second = load_faces(orl_paths[:1], counting, cache_dir=tmp_path, progress=False)
+    assert second.errors == [] and second.from_cache == 0 and counting.calls == orl_paths[:1]
+    with pytest.raises(ImageReadError):  # read_image's own read failures are of that kind
+        read_image(tmp_path)
