@@ -2,8 +2,9 @@
 exact settings (:class:`siamese.data.cache.ContentCache`, ``kind="teachers"``, ``.npy`` vectors, never pickle).
 
 Resumable: each embedding is stored as soon as it is computed, so an interrupted run keeps what it finished and the
-next run computes only the rest. Per-file errors (unreadable, not an image, no face) are collected, never raised;
-the content-determined ones (no face, undecodable) are cached too.
+next run computes only the rest. Per-file errors (unreadable, not an image, no face, a teacher that fails or gives a
+vector of the wrong shape or with NaN) are collected, never raised; the content-determined ones (no face,
+undecodable) are cached too.
 """
 
 from __future__ import annotations
@@ -40,9 +41,19 @@ def teacher_embeddings(paths: Sequence[str | os.PathLike[str]], teacher: Teacher
 
         for path in tqdm(misses, desc=f"teacher ({teacher.name})", unit="photo", disable=not progress):
             try:
-                yield np.asarray(teacher.embed_image(read_image(path), source=path), dtype=np.float32)
+                vector = np.asarray(teacher.embed_image(read_image(path), source=path), dtype=np.float32)
             except InputFileError as e:
                 yield e
+                continue
+            except Exception as e:  # noqa: BLE001 - a teacher's failure on one photo must not stop the others
+                yield InputFileError(path, f"teacher {teacher.name} failed: {type(e).__name__}: {e}")  # not cached
+                continue
+            if vector.shape != (teacher.dim,) or not np.all(np.isfinite(vector)):
+                bad = int(np.sum(~np.isfinite(vector)))
+                yield InputFileError(path, f"teacher {teacher.name} gave a {vector.shape} vector with {bad} "
+                                           f"non-finite values, not ({teacher.dim},)")
+                continue
+            yield vector
 
     cache = ContentCache("teachers", teacher.settings_key(), VectorCodec(), cache_dir)
     paths = [os.fspath(p) for p in paths]

@@ -125,3 +125,26 @@ def test_dlib_teacher_on_lfw(lfw_root: Path, tmp_path: Path) -> None:
     cv2.imwrite(str(flat), np.full((120, 120, 3), 90, np.uint8))
     assert "no face" in dict(teacher_embeddings([flat], teacher, cache_dir=tmp_path / "c", progress=False).errors)[
         str(flat)]
+
+
+class FlakyTeacher(CountingTeacher):
+    """Fails on its second photo and answers NaN on its third: a user's teacher with a bug."""
+
+    def embed_image(self, image_rgb: np.ndarray, source: str = "<image>") -> np.ndarray:
+        vector = super().embed_image(image_rgb, source)
+        if self.calls == 2:
+            raise RuntimeError("the session crashed")
+        return np.full(3, np.nan, np.float32) if self.calls == 3 else vector
+
+
+def test_a_teacher_failing_on_some_photos_is_collected_per_file_and_never_cached(tmp_path: Path,
+                                                                                 rng: np.random.Generator) -> None:
+    photos = _photos(tmp_path, 4, rng)
+    result = teacher_embeddings(photos, FlakyTeacher(), cache_dir=tmp_path / "c", progress=False)
+    assert result.index.tolist() == [0, 3]
+    reasons = dict(result.errors)
+    assert "RuntimeError: the session crashed" in reasons[str(photos[1])]
+    assert "3 non-finite values" in reasons[str(photos[2])]
+    healthy = CountingTeacher()
+    again = teacher_embeddings(photos, healthy, cache_dir=tmp_path / "c", progress=False)
+    assert again.index.tolist() == [0, 1, 2, 3] and again.computed == 2 and healthy.calls == 2
