@@ -82,9 +82,11 @@ def test_identification_head_trains_jointly_and_is_never_saved(data_root: Path, 
         "loss.margin_schedule={head_margin: {name: linear_warmup, start: 0.0, end: 0.2, warmup_epochs: 1},"
         " margin: 1.0}",
         "train.epochs=2", "train.steps_per_epoch=3", "data.val_pairs=60", f"data.root={data_root}",
+        "train.grad_norms=true",  # the embedding loss's gradients of a multi-output model
     ])
     result = train(cfg, tmp_path / "m", progress=False)
     h = result.history
+    assert list((tmp_path / "m" / "logs" / "grad_norms").glob("events.out.tfevents.*"))
     np.testing.assert_allclose(h["head_margin"], [0.0, 0.2], atol=1e-6)
     np.testing.assert_allclose(h["margin"], [1.0, 1.0], atol=1e-6)
     assert "identity_loss" in h and "embedding_loss" in h and all(np.isfinite(h["loss"]))

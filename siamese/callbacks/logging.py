@@ -19,7 +19,8 @@ class LearningRateLogger(keras.callbacks.Callback):
 
 class GradientNormLogger(keras.callbacks.Callback):
     """Per-layer gradient norms of ``loss`` on one fixed batch ``(x, y)`` at each epoch end, as TensorBoard scalars
-    ``grad_norm/<weight path>`` under ``log_dir``."""
+    ``grad_norm/<weight path>`` under ``log_dir``. For a model with several outputs (a head, a teacher) ``loss`` is
+    the embedding loss, on the ``"embedding"`` output and target."""
 
     def __init__(self, loss: Any, x: Any, y: Any, log_dir: str | Path) -> None:
         super().__init__()
@@ -32,7 +33,12 @@ class GradientNormLogger(keras.callbacks.Callback):
         import tensorflow as tf
 
         with tf.GradientTape() as tape:
-            value = self.loss(self.y, self.model(self.x, training=True))
+            pred, y = self.model(self.x, training=True), self.y
+            if isinstance(pred, dict):
+                pred = pred["embedding"]
+            if isinstance(y, dict):
+                y = y["embedding"]
+            value = self.loss(y, pred)
         grads = tape.gradient(value, self.model.trainable_weights)
         with self.writer.as_default():
             for w, g in zip(self.model.trainable_weights, grads, strict=True):
