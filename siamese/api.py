@@ -19,7 +19,9 @@ user-caused failure is a :class:`siamese.errors.SiameseError` whose message name
 from __future__ import annotations
 
 import copy
+import json
 import os
+import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -51,7 +53,29 @@ def open_model(model: Any = None) -> ModelDir:
 
     if isinstance(model, ModelDir):
         return model
-    return ModelDir(model if model is not None else default_model_dir())
+    if model is not None:
+        return ModelDir(model)
+    md = ModelDir(default_model_dir())
+    _warn_if_an_older_default(md)
+    return md
+
+
+def _warn_if_an_older_default(md: ModelDir) -> None:
+    """The user's calibrated copy of the shipped model stays the default after an upgrade that ships another model
+    (its galleries are bound to it, so it is not swapped silently): say so."""
+    from siamese.model_dir import CARD_FILE
+    from siamese.paths import packaged_model_dir, user_model_dir
+
+    if md.path != user_model_dir() or "about" not in md.card:  # not a copy of a shipped model
+        return
+    try:
+        shipped = json.loads((packaged_model_dir() / CARD_FILE).read_text()).get("fingerprint")
+    except (OSError, ValueError):
+        return
+    if shipped and shipped != md.fingerprint:
+        warnings.warn(f"{md.path}: your calibrated copy of an earlier default model is in use; this version of "
+                      f"siamese ships another. To move to it, remove {md.path} and run 'siamese calibrate' again "
+                      "(galleries enrolled with the old model must be enrolled again)", stacklevel=3)
 
 
 def _gallery_path(gallery: PathLike | None) -> Path | str:

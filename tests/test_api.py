@@ -150,3 +150,27 @@ def test_calibrating_the_shipped_model_writes_a_user_copy_and_never_the_package(
         siamese.calibrate(shipped, pairs=orl_pairs_csv, far=0.05)
     again = siamese.calibrate(None, pairs=orl_pairs_csv, far=0.01)  # the user's copy is calibrated in place
     assert again.meta["model_dir"] == str(user) and ModelDir(user).threshold() == pytest.approx(again.threshold)
+
+
+def test_a_calibrated_copy_of_an_earlier_default_model_is_said_when_in_use(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import json
+    import warnings
+
+    import siamese.paths
+
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg"))
+    monkeypatch.delenv("SIAMESE_MODEL", raising=False)
+    user = siamese.paths.user_model_dir()
+    shutil.copytree(siamese.paths.packaged_model_dir(), user)  # as 'siamese calibrate' leaves it
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert siamese.api.open_model().path == user  # the copy of this very model: nothing to say
+    newer = tmp_path / "package" / "default_model"  # an upgrade that ships another model
+    shutil.copytree(siamese.paths.packaged_model_dir(), newer)
+    card = json.loads((newer / "model.json").read_text())
+    card["fingerprint"] = "0" * 64
+    (newer / "model.json").write_text(json.dumps(card))
+    monkeypatch.setattr(siamese.paths, "packaged_model_dir", lambda: newer)
+    with pytest.warns(UserWarning, match="calibrated copy of an earlier default model is in use"):
+        assert siamese.api.open_model().path == user  # still the user's (its galleries are bound to it)
