@@ -285,7 +285,7 @@ def evaluate(model: Any, pairs: PathLike, *, images: PathLike | None = None, fli
         raise InputFileError(report, "--report: exists and is not a directory")
     if calibrate_far is not None:  # checked before any pair is scored or any report file written
         _check_far(calibrate_far)
-        _calibration_dir(md, prepare=False)
+        _calibration_dir(md)
     pd = pair_distances(FaceEmbedder(md, flip=flip, engine=engine), load_pairs(pairs, images), progress=progress,
                         fallback="center")
     if len(pd.same) == 0:
@@ -320,8 +320,7 @@ def _check_far(far: float) -> None:
 def _store_calibration(md: ModelDir, pd: Any, far: float, pairs: PathLike) -> Calibration:
     from siamese.evaluation import calibrate_threshold
 
-    _both_classes(pd.same, pairs)
-    _check_far(far)
+    _both_classes(pd.same, pairs)  # the FAR and the target were checked before scoring
     cal = calibrate_threshold(pd.distances, pd.same, far=far,
                               meta={"source": str(pairs), "model": md.fingerprint, "distance": md.distance})
     target = _calibration_dir(md)
@@ -329,6 +328,8 @@ def _store_calibration(md: ModelDir, pd: Any, far: float, pairs: PathLike) -> Ca
     if target == md.path:
         md.save_calibration(cal)
         return cal
+    if target.exists():
+        target.rmdir()  # empty (checked): the copy is renamed into its place
     import shutil
 
     from siamese._files import atomic_path
@@ -340,11 +341,10 @@ def _store_calibration(md: ModelDir, pd: Any, far: float, pairs: PathLike) -> Ca
     return cal
 
 
-def _calibration_dir(md: ModelDir, prepare: bool = True) -> Path:
+def _calibration_dir(md: ModelDir) -> Path:
     """Where a calibration of ``md`` is stored: its own directory, or for the model shipped inside the package
     (never written to) :func:`siamese.paths.user_model_dir`, where a calibrated copy then becomes the default
-    model. Refuses a user model directory that already holds files. ``prepare``: remove an empty user model
-    directory (the copy is renamed into its place); False only checks."""
+    model. Refuses a user model directory that already holds files."""
     from siamese.errors import ConfigError
     from siamese.paths import packaged_model_dir, user_model_dir
 
@@ -354,8 +354,6 @@ def _calibration_dir(md: ModelDir, prepare: bool = True) -> Path:
     if target.exists() and any(target.iterdir()):
         raise ConfigError(f"{target}: already holds a model (or other files); calibrate that one instead "
                           f"('siamese calibrate {target} ...'), or remove it to start again from the shipped model")
-    if target.exists() and prepare:
-        target.rmdir()  # empty: the copy is renamed into its place
     return target
 
 
@@ -368,7 +366,7 @@ def calibrate(model: Any, pairs: PathLike, *, images: PathLike | None = None, fa
 
     md = open_model(model)
     _check_far(far)  # before any pair is scored
-    _calibration_dir(md, prepare=False)
+    _calibration_dir(md)
     pd = pair_distances(FaceEmbedder(md, flip=flip, engine=engine), load_pairs(pairs, images), progress=progress,
                         fallback="center")
     return _store_calibration(md, pd, far, pairs)

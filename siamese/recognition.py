@@ -121,7 +121,7 @@ class Recognizer:
             check_name(name)
         summary = EnrollSummary()
         repeated: list[dict[str, str]] = []
-        people = self._new_photos(people, summary.already_enrolled, repeated)
+        people, digests = self._new_photos(people, summary.already_enrolled, repeated)
         files = [str(p) for paths in people.values() for p in paths]
         owner = [name for name, paths in people.items() for _ in paths]
         embedded = self.embedder.embed_files(files, progress=progress)
@@ -136,7 +136,8 @@ class Recognizer:
                     summary.skipped.append({"identity": name, "reason": "no usable photo"})
                 continue
             ks = rows[name]
-            sources = [Source.from_file(files[embedded.index[k]]) for k in ks]
+            paths = [files[embedded.index[k]] for k in ks]
+            sources = [Source(digests[p], p) if p in digests else Source.from_file(p) for p in paths]
             entries.append((name, embedded.embeddings[ks], sources))
         if entries:
             self.gallery.add_many(entries, fingerprint=self.model_dir.fingerprint)
@@ -144,13 +145,14 @@ class Recognizer:
         return summary
 
     def _new_photos(self, people: dict[str, list[str | os.PathLike[str]]], already: dict[str, int],
-                    skipped: list[dict[str, str]]) -> dict[str, list[str | os.PathLike[str]]]:
+                    skipped: list[dict[str, str]]) -> tuple[dict[str, list[str | os.PathLike[str]]], dict[str, str]]:
         """``people`` without the photos whose bytes are already among the name's templates (counted per name in
-        ``already``) or were given earlier for the same name (listed in ``skipped``). A file that cannot be read is
-        kept: embedding reports it. Checked before the gallery's writer lock: two processes enrolling the same
-        photo at the same moment can both add it."""
+        ``already``) or were given earlier for the same name (listed in ``skipped``), and the sha256 of each photo
+        kept (its template's source). A file that cannot be read is kept: embedding reports it. Checked before the
+        gallery's writer lock: two processes enrolling the same photo at the same moment can both add it."""
         gallery = self._gallery
         out: dict[str, list[str | os.PathLike[str]]] = {}
+        digests: dict[str, str] = {}
         for name, paths in people.items():
             enrolled = ({s.sha256 for s in gallery.sources(name) if s is not None and s.sha256}
                         if gallery is not None and name in gallery else set())
@@ -168,8 +170,9 @@ class Recognizer:
                     skipped.append({"file": str(path), "reason": f"the same photo as {first[sha]}, given again"})
                 else:
                     first[sha] = str(path)
+                    digests[str(path)] = sha
                     out[name].append(path)
-        return out
+        return out, digests
 
     # -- decisions ----------------------------------------------------------------------------------
     def _distance(self, similarity: Any) -> Any:
