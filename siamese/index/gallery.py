@@ -136,10 +136,12 @@ def _shown(name: str, limit: int = 40) -> str:
 
 
 def check_name(name: Any) -> str:
-    """An identity name: a non-empty string without leading/trailing spaces or control characters, at most
-    MAX_NAME_LENGTH characters; GalleryError otherwise."""
+    """An identity name in Unicode NFC (returned): a non-empty string without leading/trailing spaces or control
+    characters, at most MAX_NAME_LENGTH characters; GalleryError otherwise. NFC makes "José" one identity whether
+    it was typed precomposed or decomposed (as macOS file names are)."""
     if not isinstance(name, str) or not name.strip():
         raise GalleryError(f"identity name must be a non-empty string, got {_shown(str(name))}")
+    name = unicodedata.normalize("NFC", name)
     if len(name) > MAX_NAME_LENGTH:
         raise GalleryError(f"identity name {_shown(name)}: at most {MAX_NAME_LENGTH} characters")
     if name != name.strip():
@@ -750,9 +752,15 @@ class FaceGallery(Gallery):
 
     def __contains__(self, name: object) -> bool:
         self._check_open()
+        if not isinstance(name, str):
+            return False
+        try:
+            name = _check_name(name)
+        except GalleryError:
+            return False
         with self._mutex:
             self._refresh()
-            return isinstance(name, str) and name in self._lut_row
+            return name in self._lut_row
 
     def info(self) -> dict[str, Any]:
         """Counts, dim, index kind and options, fingerprint, generation and file sizes (bytes)."""

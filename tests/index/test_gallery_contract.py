@@ -211,3 +211,22 @@ def test_closed_gallery_refuses_use(gallery: Gallery, people: dict[str, np.ndarr
 def test_local_addresses_stay_face_galleries(tmp_path: Path) -> None:
     with create_gallery(tmp_path / "plain", FP, DIM) as g:
         assert type(g) is FaceGallery
+
+
+def test_a_name_is_one_identity_in_either_unicode_form(address: str, rng: np.random.Generator) -> None:
+    """"José" typed precomposed (NFC, U+00E9) and decomposed (NFD, e + U+0301, as macOS file names are) is one
+    person: enrolled in one form, it is found, appended to and removed in the other, and listed in NFC."""
+    nfc, nfd = "Jos\u00e9", "Jose\u0301"
+    assert nfc != nfd
+    g = create_gallery(address, FP, DIM)
+    try:
+        g.add(nfd, _unit(rng, 1), fingerprint=FP)
+        assert nfc in g and nfd in g
+        g.add(nfc, _unit(rng, 2), fingerprint=FP)
+        assert g.names() == [nfc] and len(g) == 1
+        assert len(g.templates(nfd)) == 3
+        assert [m.name for m in g.search(g.templates(nfc)[:1], k=1)[0]] == [nfc]
+        assert g.remove(nfd) == 3
+        assert g.names() == [] and nfc not in g
+    finally:
+        g.close()
