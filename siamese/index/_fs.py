@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import stat
 from pathlib import Path
 from typing import BinaryIO
 
@@ -11,7 +12,7 @@ from siamese._files import TMP_SUFFIX, fsync_dir
 from siamese._files import atomic_writer as _atomic_writer
 
 __all__ = ["DIR_MODE", "FILE_MODE", "TMP_SUFFIX", "atomic_writer", "create_private_file", "fsync_dir",
-           "make_private_dir", "remove_stale_temps"]
+           "make_private_dir", "make_tree_private", "remove_stale_temps"]
 
 FILE_MODE = 0o600
 DIR_MODE = 0o700
@@ -22,6 +23,19 @@ def make_private_dir(path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.mkdir(mode=DIR_MODE, exist_ok=True)
     os.chmod(path, DIR_MODE)
+
+
+def make_tree_private(root: Path) -> None:
+    """Owner-only modes (files 0600, folders 0700) on everything under ``root``, for stores whose library writes
+    with the process umask (milvus-lite: 0644 / 0755). Entries that vanish meanwhile are skipped; symlinks are not
+    followed."""
+    for folder, dirs, files in os.walk(root):
+        for name, mode in [*((d, DIR_MODE) for d in dirs), *((f, FILE_MODE) for f in files)]:
+            path = os.path.join(folder, name)
+            with contextlib.suppress(FileNotFoundError):
+                st = os.lstat(path)
+                if not stat.S_ISLNK(st.st_mode) and st.st_mode & 0o777 != mode:
+                    os.chmod(path, mode)
 
 
 def create_private_file(path: Path) -> None:

@@ -52,6 +52,7 @@ import numpy as np
 from filelock import FileLock, Timeout
 
 from siamese.errors import ConfigError, GalleryError, ModelMismatchError
+from siamese.index._fs import make_tree_private
 from siamese.index.address import LITE_PREFIX
 from siamese.index.base import EntryLike, Gallery, check_search_args
 from siamese.index.gallery import FaceGallery, _check_name
@@ -195,6 +196,8 @@ class _LiteHandle:
         finally:
             self.client = None
             self.loaded.clear()
+            with contextlib.suppress(OSError):  # milvus-lite writes 0644 files inside the 0700 folder: owner-only
+                make_tree_private(self.path)
             if self.file_lock is not None:
                 self.file_lock.release()
                 self.file_lock = None

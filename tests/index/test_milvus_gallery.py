@@ -232,3 +232,22 @@ def test_cli_migrate_list_info_remove_on_milvus_lite(tmp_path: Path, rng: np.ran
     assert json.loads(by_env.output)["identities"] == ["ann"]
     again = runner.invoke(gallery_app, ["migrate", str(tmp_path / "local"), lite])
     assert again.exit_code == 2 and "already exists" in again.output
+
+
+def test_lite_files_are_owner_only(tmp_path: Path, rng: np.random.Generator) -> None:
+    """Biometric records are private: milvus-lite writes with the umask (0644 files), the gallery tightens every
+    file to 0600 and folder to 0700 when it lets the database go, after enrolment and after a removal."""
+    old = os.umask(0o022)
+    try:
+        address = str(tmp_path / "g.db")
+        with create_gallery(address, "fp", DIM) as g:
+            g.add("a", _unit(rng, 2), fingerprint="fp")
+            g.add("b", _unit(rng, 1), fingerprint="fp")
+            g.remove("b")
+    finally:
+        os.umask(old)
+    entries = [Path(root) / n for root, dirs, files in os.walk(address) for n in dirs + files]
+    assert any(p.suffix == ".parquet" for p in entries)  # the templates are on disk
+    modes = {str(p.relative_to(address)): oct(p.stat().st_mode & 0o777) for p in entries}
+    assert {m for p, m in modes.items() if (tmp_path / "g.db" / p).is_dir()} == {"0o700"}, modes
+    assert {m for p, m in modes.items() if (tmp_path / "g.db" / p).is_file()} == {"0o600"}, modes
