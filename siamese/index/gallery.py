@@ -154,6 +154,14 @@ def check_name(name: Any) -> str:
 _check_name = check_name
 
 
+def _lookup_name(name: object) -> str | None:
+    """The stored form of ``name`` for a membership test (``name in gallery``), or None when it can be no name."""
+    try:
+        return _check_name(name) if isinstance(name, str) else None
+    except GalleryError:
+        return None
+
+
 def _as_source(item: SourceLike) -> Source | None:
     if item is None or isinstance(item, Source):
         return item
@@ -752,11 +760,8 @@ class FaceGallery(Gallery):
 
     def __contains__(self, name: object) -> bool:
         self._check_open()
-        if not isinstance(name, str):
-            return False
-        try:
-            name = _check_name(name)
-        except GalleryError:
+        name = _lookup_name(name)
+        if name is None:
             return False
         with self._mutex:
             self._refresh()

@@ -55,7 +55,7 @@ from siamese.errors import ConfigError, GalleryError, ModelMismatchError
 from siamese.index._fs import make_tree_private
 from siamese.index.address import LITE_PREFIX
 from siamese.index.base import EntryLike, Gallery, check_search_args
-from siamese.index.gallery import FaceGallery, _check_name
+from siamese.index.gallery import FaceGallery, _check_name, _lookup_name
 from siamese.index.types import Match, Source
 
 __all__ = ["DEFAULT_COLLECTION", "MilvusAddress", "MilvusGallery", "parse_milvus_address"]
@@ -486,11 +486,8 @@ class MilvusGallery(Gallery):
 
     def __contains__(self, name: object) -> bool:
         self._check_open()
-        if not isinstance(name, str):
-            return False
-        try:
-            name = _check_name(name)
-        except GalleryError:
+        name = _lookup_name(name)
+        if name is None:
             return False
         with self._session() as client, _errors(self.address):
             return bool(client.query(self.collection, filter=f"name == {_quote(name)}", output_fields=["id"],
