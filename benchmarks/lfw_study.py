@@ -85,6 +85,13 @@ ROWS: dict[str, list[str]] = {
                                         "train.augment.affine=0.05", "train.augment.color=0.2",
                                         "train.augment.grayscale=0.2", "train.optimizer.name=adamw",
                                         "train.optimizer.weight_decay=0.05"],
+    # the schedule row with the ~3,400 one-photo LFW people outside pairsDevTest as impostors: each batch is 24 x 4
+    # plus 32 of them (128 images, as the other rows), so the tower meets about three times as many faces
+    "contrastive2_avgnz_sched_single": ["loss.name=batch_contrastive", "loss.margin=1.0", "loss.pos_margin=0.2",
+                                        "loss.reducer=avg_nonzero",
+                                        "loss.margin_schedule={name: linear_warmup, start: 0.6, end: 1.0, "
+                                        "warmup_epochs: 3}",
+                                        "train.pk.P=24", "train.pk.singletons=32"],
     # the recipe configs/lfw.yaml shipped before the study: triplet semi-hard, margin 0.3
     "triplet": ["loss.name=triplet_semihard", "loss.margin=0.3", "loss.margin_schedule=null"],
 }

@@ -70,7 +70,8 @@ DEFAULTS: dict[str, Any] = {
         "steps_per_epoch": 100,
         "batch_size": 64,          # pairs per batch (contrastive)
         "genuine_fraction": 0.5,   # contrastive: share of genuine pairs in a batch
-        "pk": {"P": 16, "K": 4},   # batch/triplet losses: P identities x K images per batch
+        "pk": {"P": 16, "K": 4,    # batch/triplet losses: P identities x K images per batch,
+               "singletons": 0},   # + this many one-photo people per batch (impostors only; they join training)
         "optimizer": {"name": "adam", "learning_rate": 1e-3, "weight_decay": 0.0},
         "lr_schedule": {"name": "constant", "warmup_epochs": 0},   # constant | cosine (with linear warm-up)
         "augment": {"flip": True, "affine": 0.05, "color": 0.1, "shift": 0.0,   # affine/shift: image fractions
@@ -268,6 +269,9 @@ def validate(config: dict[str, Any]) -> dict[str, Any]:
     pk = out["train"]["pk"]
     if pk["P"] < 2 or pk["K"] < 2:
         raise ConfigError("train.pk: P and K must both be at least 2")
+    if pk["singletons"] and getattr(plugins.LOSSES.get(out["loss"]["name"]), "pair_input", False):
+        raise ConfigError(f"train.pk.singletons: applies to losses on P x K batches (e.g. batch_contrastive), not "
+                          f"{out['loss']['name']!r}")
     if out["loss"]["args"].get("soft") and out["loss"]["name"] != "triplet_hard":
         raise ConfigError("loss.args.soft: only applies to triplet_hard")
     return out

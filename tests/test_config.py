@@ -40,7 +40,7 @@ def test_overrides_apply_yaml_values(tmp_path: Path) -> None:
     p.write_text("train: {epochs: 3}\n")
     cfg = load_config(p, ["train.epochs=7", "loss.name=triplet_semihard", "train.pk={P: 4, K: 2}"])
     assert cfg["train"]["epochs"] == 7 and cfg["loss"]["name"] == "triplet_semihard"
-    assert cfg["train"]["pk"] == {"P": 4, "K": 2}
+    assert cfg["train"]["pk"] == {"P": 4, "K": 2, "singletons": 0}
     assert cfg["train"]["batch_size"] == DEFAULTS["train"]["batch_size"]
 
 

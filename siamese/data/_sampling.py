@@ -4,9 +4,10 @@ numpy samplers. No TensorFlow here.
 
 Semantics (both implementations): P x K batches draw P distinct identities uniformly, then K images without
 replacement within each; an identity with fewer than K images (but >= 2, or 1 when K == 1) gives all of them plus
-repeats drawn with replacement (when ``replace``). Pair batches hold exactly ``round(genuine_fraction * B)`` genuine
-pairs (two distinct images of one identity among those with >= 2) and impostor pairs (two distinct identities, one
-image each); identities, not images, are uniform.
+repeats drawn with replacement (when ``replace``). The numpy P x K batches may append M one-photo identities
+(``singletons``: distinct, drawn uniformly), which only ever form impostor pairs. Pair batches hold exactly
+``round(genuine_fraction * B)`` genuine pairs (two distinct images of one identity among those with >= 2) and
+impostor pairs (two distinct identities, one image each); identities, not images, are uniform.
 """
 
 from __future__ import annotations
@@ -91,6 +92,22 @@ def sample_pk(g: Groups, eligible: np.ndarray, P: int, K: int, rng: np.random.Ge
             pos[row, :n] = rng.permutation(n)
             pos[row, n:] = rng.integers(0, n, size=K - n)
     return g.order[g.starts[cls][:, None] + pos].reshape(-1)
+
+
+def singleton_classes(g: Groups, eligible: np.ndarray, M: int) -> np.ndarray:
+    """The classes with exactly one image that the P x K part never draws (not in ``eligible``), from which a
+    batch appends ``M``; ConfigError when there are fewer."""
+    if M < 0:
+        raise ConfigError(f"singletons: must be >= 0, got {M}")
+    classes = np.setdiff1d(np.flatnonzero(g.counts == 1), eligible).astype(np.int64)
+    if len(classes) < M:
+        raise ConfigError(f"singletons: {M} one-photo identities per batch but only {len(classes)} are there")
+    return classes
+
+
+def sample_singletons(g: Groups, classes: np.ndarray, M: int, rng: np.random.Generator) -> np.ndarray:
+    """The int64 positions of the one image of each of ``M`` distinct classes drawn uniformly from ``classes``."""
+    return g.order[g.starts[classes[rng.choice(len(classes), size=M, replace=False)]]]
 
 
 def sample_pairs(g: Groups, eligible: np.ndarray, batch_size: int, n_gen: int,

@@ -25,7 +25,16 @@ from typing import Any
 import keras
 import numpy as np
 
-from siamese.data._sampling import check_faces, check_steps, pair_groups, pk_groups, sample_pairs, sample_pk
+from siamese.data._sampling import (
+    check_faces,
+    check_steps,
+    pair_groups,
+    pk_groups,
+    sample_pairs,
+    sample_pk,
+    sample_singletons,
+    singleton_classes,
+)
 from siamese.data.numpy_augment import NumpyAugment, make_numpy_augmentation
 from siamese.errors import ConfigError
 
@@ -96,21 +105,24 @@ class PKBatches(_Batches):
     ``faces`` uint8 ``(N, S, S, 3)``, ``labels`` int ``(N,)``. ``x`` float32 [0, 255] ``(P*K, S, S, 3)``, rows
     ``i*K .. i*K+K-1`` from the i-th of P distinct identities drawn uniformly, K images each without replacement;
     identities with fewer than K images (>= 2) are padded by draws with replacement when ``replace`` (never drawn
-    when not). ``y``: the labels, int32 ``(P*K,)``, or with ``targets`` a dict ``{name: labels if arr is None else
-    arr[index]}`` (per-image arrays, e.g. teacher embeddings, gathered with the same positions). ``steps`` batches per
-    epoch (default: about one pass over the faces, ``ceil(N / (P*K))``). ``augment``: a :class:`NumpyAugment`, a
-    callable ``(batch, rng) -> batch`` (applied to this shard's rows only), True for ``make_numpy_augmentation()``,
-    or None. Shards, seeding and workers: see :mod:`siamese.data.batches`.
+    when not). ``singletons`` (M, default 0) appends M rows: the one image of each of M distinct identities that
+    have exactly one (impostors only; more identities per batch without more images of anyone), so a batch has
+    ``P*K + M`` rows. ``y``: the labels, int32 ``(P*K + M,)``, or with ``targets`` a dict ``{name: labels if arr
+    is None else arr[index]}`` (per-image arrays, e.g. teacher embeddings, gathered with the same positions).
+    ``steps`` batches per epoch (default: about one pass over the faces, ``ceil(N / (P*K + M))``). ``augment``: a
+    :class:`NumpyAugment`, a callable ``(batch, rng) -> batch`` (applied to this shard's rows only), True for
+    ``make_numpy_augmentation()``, or None. Shards, seeding and workers: see :mod:`siamese.data.batches`.
     """
 
     def __init__(self, faces: Any, labels: Any, P: int, K: int, seed: int = 0, steps: int | None = None,
                  augment: NumpyAugmentLike = None, targets: Mapping[str, np.ndarray | None] | None = None,
-                 shard: tuple[int, int] = (0, 1), replace: bool = True, workers: int = 2,
+                 shard: tuple[int, int] = (0, 1), replace: bool = True, singletons: int = 0, workers: int = 2,
                  use_multiprocessing: bool = False, max_queue_size: int = 8) -> None:
         self.faces, self.labels = check_faces(faces, labels)
         self._groups, self._eligible = pk_groups(self.labels, P, K, replace)
-        self.P, self.K = int(P), int(K)
-        batch = self.P * self.K
+        self.P, self.K, self.singletons = int(P), int(K), int(singletons)
+        self._singles = singleton_classes(self._groups, self._eligible, self.singletons)
+        batch = self.P * self.K + self.singletons
         super().__init__(batch, batch, seed, steps, augment, shard, workers, use_multiprocessing, max_queue_size)
         self.targets: dict[str, np.ndarray | None] | None = None
         if targets is not None:
@@ -127,7 +139,10 @@ class PKBatches(_Batches):
         return self._sample(self._rng(i))
 
     def _sample(self, rng: np.random.Generator) -> np.ndarray:
-        return sample_pk(self._groups, self._eligible, self.P, self.K, rng)[self.rows]
+        idx = sample_pk(self._groups, self._eligible, self.P, self.K, rng)
+        if self.singletons:  # drawn after the P x K rows: M = 0 keeps every earlier batch as it was
+            idx = np.concatenate([idx, sample_singletons(self._groups, self._singles, self.singletons, rng)])
+        return idx[self.rows]
 
     def __getitem__(self, i: int) -> tuple[np.ndarray, np.ndarray | dict[str, np.ndarray]]:
         rng = self._rng(i)

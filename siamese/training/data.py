@@ -63,7 +63,9 @@ def make_aligner(faces_cfg: dict[str, Any]) -> Any:
 def split_people(cfg: dict[str, Any], exclude_people: Iterable[str] = ()) -> tuple[Any, Any, set[str]]:
     """The identity folders of ``cfg['data']`` minus excluded people, split identity-disjointly as training uses
     them: ``(train_set, val_set, excluded)`` (:class:`~siamese.data.IdentityDataset` each; ``excluded`` = the names
-    left out, from ``exclude_people`` and the ``data.exclude_pairs`` files). Deterministic for ``cfg['seed']``."""
+    left out, from ``exclude_people`` and the ``data.exclude_pairs`` files). Deterministic for ``cfg['seed']``.
+    With ``train.pk.singletons`` the people with one photo (below ``data.min_images``) are added to the training
+    side; the split of the others is the same as without them."""
     from siamese import data as sdata
 
     dcfg = cfg["data"]
@@ -71,19 +73,28 @@ def split_people(cfg: dict[str, Any], exclude_people: Iterable[str] = ()) -> tup
     folders = root / dcfg["train"]
     if not folders.is_dir():
         raise ConfigError(f"data.train: {folders} is not a directory")
-    dataset = sdata.read_identity_folders(folders, min_images=dcfg["min_images"])
+    singletons = cfg["train"]["pk"]["singletons"] > 0
+    dataset = sdata.read_identity_folders(folders, min_images=1 if singletons else dcfg["min_images"])
     excluded: set[str] = set(exclude_people)
     for pairs_file in dcfg["exclude_pairs"]:
         pairs = sdata.read_lfw_pairs(root / pairs_file, folders)
         excluded |= set(pairs.people())
     if excluded:
         dataset = sdata.exclude_identities(dataset, excluded)
+    ones: list[str] = []
+    if singletons:  # one-photo people join the training side only; the people split below is as without them
+        counts = dataset.counts()
+        keep = counts >= max(int(dcfg["min_images"]), 1)
+        ones = [n for n, c, k in zip(dataset.names, counts, keep, strict=True) if c == 1 and not k]
+        full, dataset = dataset, dataset.subset(n for n, k in zip(dataset.names, keep, strict=True) if k)
     if dcfg["max_identities"]:
         rng = np.random.default_rng(cfg["seed"])
         keep = sorted(rng.choice(dataset.names, size=min(int(dcfg["max_identities"]), len(dataset.names)),
                                  replace=False).tolist())
         dataset = dataset.subset(keep)
     train_set, val_set = sdata.split_identities(dataset, val_fraction=dcfg["val_fraction"], seed=cfg["seed"])
+    if ones:
+        train_set = full.subset([*train_set.names, *ones])
     return train_set, val_set, excluded
 
 

@@ -101,7 +101,8 @@ def _multi_output_model(cfg: dict[str, Any], tower: Any, loss: Any, data: Prepar
     model = keras.Model(tower.input, outputs)
     model.compile(**{**compile_args, "loss": losses}, loss_weights=weights)
     ds = sdata.PKBatches(data.train_faces, labels.astype(np.int32), P=t["pk"]["P"], K=t["pk"]["K"], seed=cfg["seed"],
-                         steps=t["steps_per_epoch"], augment=augment, targets=targets, shard=shard)
+                         steps=t["steps_per_epoch"], augment=augment, targets=targets, shard=shard,
+                         singletons=t["pk"]["singletons"])
     return model, ds, head_loss
 
 
@@ -158,7 +159,8 @@ def train(cfg: dict[str, Any], out_dir: str | os.PathLike[str], progress: bool =
                 model = tower
                 model.compile(**compile_args)
                 ds = sdata.PKBatches(data.train_faces, data.train_labels, P=t["pk"]["P"], K=t["pk"]["K"],
-                                     seed=cfg["seed"], steps=t["steps_per_epoch"], augment=augment, shard=shard)
+                                     seed=cfg["seed"], steps=t["steps_per_epoch"], augment=augment, shard=shard,
+                                     singletons=t["pk"]["singletons"])
             else:
                 model, ds, head_loss = _multi_output_model(cfg, tower, loss, data, compile_args, augment, teacher,
                                                            shard)

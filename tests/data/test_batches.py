@@ -76,6 +76,33 @@ def test_pk_structure(rng: np.random.Generator, K: int) -> None:
     assert drawn == {c for c, n in counts.items() if n >= min(K, 2)}  # every eligible identity comes up
 
 
+def test_pk_singletons_append_distinct_one_photo_identities(rng: np.random.Generator) -> None:
+    """M one-photo identities follow the P x K rows: distinct, never one of the P, each drawn about equally often;
+    the P x K rows are exactly those of the same seed without singletons (M = 0 changes no earlier batch)."""
+    counts = np.r_[np.full(12, 1), rng.integers(2, 7, 20)]
+    labels = rng.permutation(np.repeat(10 * np.arange(len(counts)), counts))
+    ones = {c for c in np.unique(labels) if (labels == c).sum() == 1}
+    faces = encoded_faces(len(labels))
+    plain = PKBatches(faces, labels, P=4, K=3, seed=7, steps=600, workers=0)
+    ds = PKBatches(faces, labels, P=4, K=3, seed=7, steps=600, singletons=5, workers=0)
+    seen = []
+    for i in range(len(ds)):
+        x, y = ds[i]
+        assert x.shape == (4 * 3 + 5, 4, 4, 3) and np.array_equal(y, labels[decode(x)])
+        assert np.array_equal(ds.indices(i)[:12], plain.indices(i))
+        tail = y[12:].tolist()
+        assert set(tail) <= ones and len(set(tail)) == 5 and not set(tail) & set(y[:12].tolist())
+        seen += tail
+    freq = np.unique(seen, return_counts=True)[1] / len(seen)
+    assert len(freq) == len(ones) and np.allclose(freq, 1 / len(ones), atol=0.02)
+    halves = [PKBatches(faces, labels, P=4, K=3, seed=7, steps=3, singletons=4, shard=(k, 2), workers=0)
+              for k in range(2)]
+    whole = PKBatches(faces, labels, P=4, K=3, seed=7, steps=3, singletons=4, workers=0)
+    assert np.array_equal(np.concatenate([h.indices(1) for h in halves]), whole.indices(1))
+    with pytest.raises(ConfigError, match="singletons: 13 one-photo identities per batch but only 12"):
+        PKBatches(faces, labels, P=4, K=3, singletons=13)
+
+
 def test_pk_without_replacement_skips_small_identities(rng: np.random.Generator) -> None:
     labels = uneven_labels(rng)
     counts = {c: int((labels == c).sum()) for c in np.unique(labels)}
