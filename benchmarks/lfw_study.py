@@ -6,8 +6,8 @@ each fold is chosen on the other nine). Training uses only people outside pairsD
     python benchmarks/lfw_study.py --table runs/study          # the table of what has finished
 
 Resumable: a (row, seed) whose `eval.json` exists is not run again. Each run's model directory records its config.
-Rows (all on configs/lfw.yaml's data, faces, tower, optimizer and P x K = 32 x 4; the loss side is reset, then set
-by the row):
+Rows (all on configs/lfw.yaml's data, faces, tower, optimizer and P x K = 32 x 4 unless the row changes them; the
+loss side is reset, then set by the row):
 """
 
 from __future__ import annotations

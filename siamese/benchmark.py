@@ -52,7 +52,8 @@ UNRESTRICTED_LABELED = "Unrestricted, Labeled Outside Data"
 ASSUMPTIONS = (
     "Unrestricted: training uses the identity labels (folder names) of the training people to form pairs and "
     "batches, not only the same/different labels of the training folds' pairs.",
-    "Training people are all LFW people (with at least data.min_images photos) who appear in none of the scored "
+    "Training people are all LFW people (with at least data.min_images photos, and with train.pk.singletons also "
+    "those with one) who appear in none of the scored "
     "fold's 600 pairs. The official people-to-fold assignment (people.txt) is not in the data folder, so people "
     "of that fold who appear in none of its pairs may be trained on; no scored pair involves them.",
     "The threshold of fold k is chosen on the other folds' pairs scored by fold k's model (their people were "

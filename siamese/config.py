@@ -24,7 +24,7 @@ DEFAULTS: dict[str, Any] = {
     "data": {
         "root": None,              # face data root; None -> $SIAMESE_DATA
         "train": "orl",            # identity folders (root/<identity>/<images>), relative to root
-        "min_images": 2,           # identities with fewer images are dropped from training
+        "min_images": 2,           # identities with fewer images are dropped from training (see train.pk.singletons)
         "exclude_pairs": [],       # pairs files (relative to root) whose people never enter training
         "val_fraction": 0.2,       # identity-disjoint validation split of the training identities
         "val_pairs": 1000,         # fixed validation pairs drawn from the validation identities
@@ -269,6 +269,9 @@ def validate(config: dict[str, Any]) -> dict[str, Any]:
     pk = out["train"]["pk"]
     if pk["P"] < 2 or pk["K"] < 2:
         raise ConfigError("train.pk: P and K must both be at least 2")
+    if pk["singletons"] and out["loss"]["name"] == "triplet_hard":  # its anchors without a positive use themselves
+        raise ConfigError("train.pk.singletons: not with triplet_hard (an anchor without a genuine pair takes itself "
+                          "as its positive); use batch_contrastive or triplet_semihard")
     if pk["singletons"] and getattr(plugins.LOSSES.get(out["loss"]["name"]), "pair_input", False):
         raise ConfigError(f"train.pk.singletons: applies to losses on P x K batches (e.g. batch_contrastive), not "
                           f"{out['loss']['name']!r}")

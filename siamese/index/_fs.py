@@ -26,9 +26,10 @@ def make_private_dir(path: Path) -> None:
 
 
 def make_tree_private(root: Path) -> None:
-    """Owner-only modes (files 0600, folders 0700) on everything under ``root``, for stores whose library writes
-    with the process umask (milvus-lite: 0644 / 0755). Entries that vanish meanwhile are skipped; symlinks are not
-    followed."""
+    """Owner-only modes (files 0600, folders 0700) on ``root`` and everything under it, for stores whose library
+    writes with the process umask (milvus-lite: 0644 / 0755). Entries that vanish meanwhile are skipped; symlinks
+    are not followed."""
+    os.chmod(root, DIR_MODE)
     for folder, dirs, files in os.walk(root):
         for name, mode in [*((d, DIR_MODE) for d in dirs), *((f, FILE_MODE) for f in files)]:
             path = os.path.join(folder, name)

@@ -154,13 +154,6 @@ def check_name(name: Any) -> str:
 _check_name = check_name
 
 
-def _lookup_name(name: object) -> str | None:
-    """The stored form of ``name`` for a membership test (``name in gallery``), or None when it can be no name."""
-    try:
-        return _check_name(name) if isinstance(name, str) else None
-    except GalleryError:
-        return None
-
 
 def _as_source(item: SourceLike) -> Source | None:
     if item is None or isinstance(item, Source):
@@ -582,8 +575,20 @@ class FaceGallery(Gallery):
             raise GalleryError(f"{what}: embeddings are not L2-normalised (norms {norms.min():.4f}..{norms.max():.4f})")
         return np.ascontiguousarray(arr)
 
+    def _stored(self, name: Any) -> str:
+        """``name`` as the catalogue spells it: its NFC form (:func:`check_name`), except for a name that only the
+        exact string given is enrolled under (written before names were normalised): that one stays reachable as
+        it was typed then."""
+        nfc = _check_name(name)
+        if nfc != name:
+            with self._mutex:
+                self._refresh()
+                if nfc not in self._lut_row and name in self._lut_row:
+                    return name
+        return nfc
+
     def _entry(self, name: Any, embeddings: Any, sources: Sequence[SourceLike] | None):
-        name = _check_name(name)
+        name = self._stored(name)
         vectors = self._vectors(embeddings, f"identity {name!r}")
         if sources is None:
             items: list[Source | None] = [None] * len(vectors)
@@ -644,7 +649,7 @@ class FaceGallery(Gallery):
 
         Returns the number of templates removed; GalleryError if the name is unknown.
         """
-        name = _check_name(name)
+        name = self._stored(name)
         with self._writing():  # the file loses the vectors below, even inside batch(); its final tag may wait
             row = self._lut_row.get(name)
             if row is None:
@@ -741,12 +746,12 @@ class FaceGallery(Gallery):
     def templates(self, name: str) -> np.ndarray:
         """Embeddings enrolled for ``name``, float32 ``(n, dim)``; GalleryError if unknown."""
         self._check_open()
-        return self._store.templates(_check_name(name))
+        return self._store.templates(self._stored(name))
 
     def sources(self, name: str) -> list[Source | None]:
         """Provenance of ``name``'s templates, in the order of :meth:`templates`."""
         self._check_open()
-        return self._store.sources(_check_name(name))
+        return self._store.sources(self._stored(name))
 
     def names(self) -> list[str]:
         """Enrolled identity names, sorted."""
@@ -760,8 +765,9 @@ class FaceGallery(Gallery):
 
     def __contains__(self, name: object) -> bool:
         self._check_open()
-        name = _lookup_name(name)
-        if name is None:
+        try:
+            name = self._stored(name)
+        except GalleryError:  # not a name at all
             return False
         with self._mutex:
             self._refresh()

@@ -55,7 +55,7 @@ from siamese.errors import ConfigError, GalleryError, ModelMismatchError
 from siamese.index._fs import make_tree_private
 from siamese.index.address import LITE_PREFIX
 from siamese.index.base import EntryLike, Gallery, check_search_args
-from siamese.index.gallery import FaceGallery, _check_name, _lookup_name
+from siamese.index.gallery import FaceGallery, _check_name
 from siamese.index.types import Match, Source
 
 __all__ = ["DEFAULT_COLLECTION", "MilvusAddress", "MilvusGallery", "parse_milvus_address"]
@@ -393,7 +393,7 @@ class MilvusGallery(Gallery):
 
     def remove(self, name: str) -> int:
         """Forget ``name``: delete its rows, then purge their bytes (see module docstring)."""
-        name = _check_name(name)
+        name = self._stored(name)
         self._check_writable()
         with self._session() as client, _errors(self.address):
             found = client.query(self.collection, filter=f"name == {_quote(name)}", output_fields=["id"])
@@ -447,8 +447,21 @@ class MilvusGallery(Gallery):
             results.append([Match(n, t, s, r) for r, (n, t, s) in enumerate(kept)])
         return results
 
+    def _stored(self, name: Any) -> str:
+        """``name`` as the collection spells it (see :meth:`FaceGallery._stored`: NFC, or the exact string given
+        when only that spelling, from before names were normalised, is enrolled)."""
+        nfc = _check_name(name)
+        if nfc != name:
+            with self._session() as client, _errors(self.address):
+                def there(n: str) -> bool:
+                    return bool(client.query(self.collection, filter=f"name == {_quote(n)}", output_fields=["id"],
+                                             limit=1))
+                if not there(nfc) and there(name):
+                    return name
+        return nfc
+
     def _rows(self, name: str, fields: list[str]) -> list[dict[str, Any]]:
-        name = _check_name(name)
+        name = self._stored(name)
         with self._session() as client, _errors(self.address):
             rows = client.query(self.collection, filter=f"name == {_quote(name)}", output_fields=["id", *fields])
         if not rows:
@@ -486,8 +499,9 @@ class MilvusGallery(Gallery):
 
     def __contains__(self, name: object) -> bool:
         self._check_open()
-        name = _lookup_name(name)
-        if name is None:
+        try:
+            name = self._stored(name)
+        except GalleryError:  # not a name at all
             return False
         with self._session() as client, _errors(self.address):
             return bool(client.query(self.collection, filter=f"name == {_quote(name)}", output_fields=["id"],

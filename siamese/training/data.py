@@ -64,8 +64,8 @@ def split_people(cfg: dict[str, Any], exclude_people: Iterable[str] = ()) -> tup
     """The identity folders of ``cfg['data']`` minus excluded people, split identity-disjointly as training uses
     them: ``(train_set, val_set, excluded)`` (:class:`~siamese.data.IdentityDataset` each; ``excluded`` = the names
     left out, from ``exclude_people`` and the ``data.exclude_pairs`` files). Deterministic for ``cfg['seed']``.
-    With ``train.pk.singletons`` the people with one photo (below ``data.min_images``) are added to the training
-    side; the split of the others is the same as without them."""
+    With ``train.pk.singletons`` the people with one photo are added to the training side, never to validation
+    (``data.max_identities`` caps their number too); the split of the others is the same as without them."""
     from siamese import data as sdata
 
     dcfg = cfg["data"]
@@ -84,14 +84,16 @@ def split_people(cfg: dict[str, Any], exclude_people: Iterable[str] = ()) -> tup
     ones: list[str] = []
     if singletons:  # one-photo people join the training side only; the people split below is as without them
         counts = dataset.counts()
-        keep = counts >= max(int(dcfg["min_images"]), 1)
-        ones = [n for n, c, k in zip(dataset.names, counts, keep, strict=True) if c == 1 and not k]
+        keep = counts >= max(int(dcfg["min_images"]), 2)
+        ones = [n for n, c in zip(dataset.names, counts, strict=True) if c == 1]
         full, dataset = dataset, dataset.subset(n for n, k in zip(dataset.names, keep, strict=True) if k)
-    if dcfg["max_identities"]:
+    if dcfg["max_identities"]:  # the cap applies to the people with several photos and to the one-photo people
         rng = np.random.default_rng(cfg["seed"])
-        keep = sorted(rng.choice(dataset.names, size=min(int(dcfg["max_identities"]), len(dataset.names)),
-                                 replace=False).tolist())
+        cap = int(dcfg["max_identities"])
+        keep = sorted(rng.choice(dataset.names, size=min(cap, len(dataset.names)), replace=False).tolist())
         dataset = dataset.subset(keep)
+        if len(ones) > cap:
+            ones = sorted(rng.choice(ones, size=cap, replace=False).tolist())
     train_set, val_set = sdata.split_identities(dataset, val_fraction=dcfg["val_fraction"], seed=cfg["seed"])
     if ones:
         train_set = full.subset([*train_set.names, *ones])

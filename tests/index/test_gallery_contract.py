@@ -230,3 +230,30 @@ def test_a_name_is_one_identity_in_either_unicode_form(address: str, rng: np.ran
         assert g.names() == [] and nfc not in g
     finally:
         g.close()
+
+
+def test_a_name_enrolled_before_normalisation_stays_reachable(address: str, rng: np.random.Generator,
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    """A decomposed name that an earlier version stored as given is found, appended to and removed when typed as
+    then (the deletion guarantee holds for it); new names are stored in NFC beside it."""
+    from siamese.index import gallery as local
+    from siamese.index import milvus_gallery
+
+    nfd = "Rene\u0301e"
+    with monkeypatch.context() as old_version:  # names stored exactly as given, as before normalisation
+        for module in (local, milvus_gallery):
+            old_version.setattr(module, "_check_name", lambda name: name)
+        g = create_gallery(address, FP, DIM)
+        g.add(nfd, _unit(rng, 2), fingerprint=FP)
+        g.close()
+    g = open_gallery(address)
+    try:
+        assert g.names() == [nfd] and nfd in g
+        g.add(nfd, _unit(rng, 1), fingerprint=FP)
+        assert g.names() == [nfd] and len(g.templates(nfd)) == 3
+        g.add("Zoe\u0301", _unit(rng, 1), fingerprint=FP)
+        assert g.names() == [nfd, "Zo\u00e9"]
+        assert g.remove(nfd) == 3
+        assert g.names() == ["Zo\u00e9"] and nfd not in g
+    finally:
+        g.close()

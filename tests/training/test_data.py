@@ -38,3 +38,15 @@ def test_singletons_need_a_batch_loss_and_a_count(tmp_path: Path) -> None:
         load_config(None, ["loss.name=contrastive", "train.pk.singletons=8"])
     with pytest.raises(ConfigError, match="train.pk.singletons: must not be negative"):
         load_config(None, ["loss.name=batch_contrastive", "train.pk.singletons=-1"])
+
+
+def test_singletons_are_capped_by_max_identities_and_refused_with_triplet_hard(tmp_path: Path) -> None:
+    counts = {f"many{i:02d}": 3 for i in range(20)} | {f"one{i:02d}": 1 for i in range(30)}
+    _people(tmp_path / "faces", counts)
+    base = [f"data.root={tmp_path}", "data.train=faces", "data.val_fraction=0.25", "loss.name=batch_contrastive",
+            "train.pk.singletons=2", "data.max_identities=8"]
+    train, val, _ = split_people(load_config(None, base))
+    assert sum(n.startswith("one") for n in train.names) == 8 and len(train.names) + len(val.names) == 16
+    assert not any(n.startswith("one") for n in val.names)
+    with pytest.raises(ConfigError, match="train.pk.singletons: not with triplet_hard"):
+        load_config(None, ["loss.name=triplet_hard", "train.pk.singletons=2"])
