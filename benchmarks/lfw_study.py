@@ -94,6 +94,9 @@ ROWS: dict[str, list[str]] = {
                                         "train.pk.P=24", "train.pk.singletons=32"],
     # the recipe configs/lfw.yaml shipped before the study: triplet semi-hard, margin 0.3
     "triplet": ["loss.name=triplet_semihard", "loss.margin=0.3", "loss.margin_schedule=null"],
+    # its control for the singletons: is the gain the loss's or the data's?
+    "triplet_single": ["loss.name=triplet_semihard", "loss.margin=0.3", "loss.margin_schedule=null",
+                       "train.pk.P=24", "train.pk.singletons=32"],
 }
 __doc__ += "\n".join(f"  {name}: {' '.join(o)}" for name, o in ROWS.items()) + "\n"
 
