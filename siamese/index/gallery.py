@@ -154,7 +154,6 @@ def check_name(name: Any) -> str:
 _check_name = check_name
 
 
-
 def _as_source(item: SourceLike) -> Source | None:
     if item is None or isinstance(item, Source):
         return item

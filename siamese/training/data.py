@@ -83,10 +83,9 @@ def split_people(cfg: dict[str, Any], exclude_people: Iterable[str] = ()) -> tup
         dataset = sdata.exclude_identities(dataset, excluded)
     ones: list[str] = []
     if singletons:  # one-photo people join the training side only; the people split below is as without them
-        counts = dataset.counts()
-        keep = counts >= max(int(dcfg["min_images"]), 2)
-        ones = [n for n, c in zip(dataset.names, counts, strict=True) if c == 1]
-        full, dataset = dataset, dataset.subset(n for n, k in zip(dataset.names, keep, strict=True) if k)
+        counts = dict(zip(dataset.names, dataset.counts().tolist(), strict=True))
+        ones = [n for n, c in counts.items() if c == 1]
+        full, dataset = dataset, dataset.subset(n for n, c in counts.items() if c >= max(int(dcfg["min_images"]), 2))
     if dcfg["max_identities"]:  # the cap applies to the people with several photos and to the one-photo people
         rng = np.random.default_rng(cfg["seed"])
         cap = int(dcfg["max_identities"])
