@@ -24,9 +24,10 @@ import numpy as np
 
 REPO = Path(__file__).resolve().parents[1]
 BASE = REPO / "configs" / "lfw.yaml"
-#: every run starts from these, so a row is the same whatever loss configs/lfw.yaml itself ships
+#: every run starts from these, so a row is the same whatever loss and batch shape configs/lfw.yaml itself ships
+#: (the study's rows ran on 32 x 4 batches without one-photo people; a row that wants others says so)
 LOSS_RESET = ["loss.pos_margin=null", "loss.miner=null", "loss.reducer=null", "loss.margin_schedule=null",
-              "loss.args={}", "model.head=null"]
+              "loss.args={}", "model.head=null", "train.pk.P=32", "train.pk.K=4", "train.pk.singletons=0"]
 ROWS: dict[str, list[str]] = {
     # the contrastive loss before the study: one margin, mean over all pairs of the P x K batch
     "contrastive": ["loss.name=batch_contrastive", "loss.margin=1.0", "loss.margin_schedule=null"],
