@@ -34,9 +34,10 @@ from siamese import paths as siamese_paths
 from siamese._files import atomic_write_bytes, file_sha256
 from siamese.data.readers import PairsSet
 
-#: Errors that are a function of (file content, aligner settings) and so may be cached.
+#: Errors that are a function of (file content, aligner settings) and so may be cached. Not ImageTooLargeError: it
+#: depends on the reader's ``max_pixels``, which is no part of the key, and costs only a header read to find again.
 CACHEABLE_ERRORS: dict[str, type[E.InputFileError]] = {
-    cls.__name__: cls for cls in (E.ImageDecodeError, E.ImageTooLargeError, E.NoFaceError, E.MultipleFacesError)
+    cls.__name__: cls for cls in (E.ImageDecodeError, E.NoFaceError, E.MultipleFacesError)
 }
 
 

@@ -18,7 +18,7 @@ class Teacher(abc.ABC):
 
     Raises :class:`siamese.errors.NoFaceError` (naming ``source``) when the teacher finds no face. Subclasses set
     :attr:`name` (registry name) and :attr:`dim`, and return in :meth:`settings_key` everything that changes their
-    output (model file hashes, detector settings): the embedding cache is keyed by it.
+    output (library version, model file hashes, detector settings): the embedding cache is keyed by it.
     """
 
     name: ClassVar[str] = ""

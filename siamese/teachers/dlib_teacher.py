@@ -51,8 +51,10 @@ class DlibTeacher(Teacher):
 
     def settings_key(self) -> str:
         if self._key is None:
-            self._key = (f"dlib:shape={file_sha256(self._shape_file)}:model={file_sha256(self._model_file)}:"
-                         f"upsample={self.upsample}:jitters={self.jitters}")
+            import dlib  # its version too: a new dlib may detect or compute differently with the same model files
+
+            self._key = (f"dlib:{dlib.__version__}:shape={file_sha256(self._shape_file)}:"
+                         f"model={file_sha256(self._model_file)}:upsample={self.upsample}:jitters={self.jitters}")
         return self._key
 
     def get_config(self) -> dict[str, Any]:

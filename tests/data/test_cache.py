@@ -20,7 +20,7 @@ from siamese.data import (
     read_csv_pairs,
     read_identity_folders,
 )
-from siamese.errors import ImageDecodeError, NoFaceError
+from siamese.errors import ImageDecodeError, ImageTooLargeError, NoFaceError
 from siamese.faces import FaceAligner, read_image
 
 
@@ -146,6 +146,20 @@ def test_real_aligner_failure_cached(tmp_path: Path, orl_paths: list[str]) -> No
     assert len(list((tmp_path / "c").rglob("*.err.json"))) == 1  # typed via align_file, then cached
     again = load_faces(paths, Refusing(aligner), cache_dir=tmp_path / "c", progress=False)
     assert again.errors == res.errors and np.array_equal(again.faces, res.faces)
+
+
+def test_too_large_is_not_cached_so_a_higher_limit_reads_the_photo(tmp_path: Path, orl_paths: list[str]) -> None:
+    # max_pixels is no part of the cache key: a refusal under a low limit must not outlive it
+    small = FaceAligner(detector="none", size=32, max_pixels=100)
+    refused = load_faces(orl_paths[:1], small, cache_dir=tmp_path, progress=False)
+    assert refused.index.tolist() == [] and "over the limit of 100" in refused.errors[0][1]
+    with pytest.raises(ImageTooLargeError):
+        small.align_file(orl_paths[0])
+    assert not list(tmp_path.rglob("*.err.json"))
+    big = FaceAligner(detector="none", size=32)
+    assert small.settings_key() == big.settings_key()
+    read = load_faces(orl_paths[:1], big, cache_dir=tmp_path, progress=False)
+    assert read.index.tolist() == [0] and read.faces.shape == (1, 32, 32, 3)
 
 
 def test_corrupt_entry_is_recomputed(tmp_path: Path, orl_paths: list[str]) -> None:

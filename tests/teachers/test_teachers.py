@@ -114,6 +114,9 @@ def test_dlib_teacher_on_lfw(lfw_root: Path, tmp_path: Path) -> None:
     photos = [p for name in people for p in sorted((lfw_root / "lfw-deepfunneled" / name).glob("*.jpg"))[:3]]
     teacher = get_teacher("dlib")
     assert teacher.settings_key() == get_teacher("dlib").settings_key()
+    import dlib
+
+    assert f"dlib:{dlib.__version__}:" in teacher.settings_key()  # a dlib upgrade is a new cache
     result = teacher_embeddings(photos, teacher, cache_dir=tmp_path / "c", progress=False)
     assert result.embeddings.shape == (len(photos), 128) and not result.errors
     d = np.linalg.norm(result.embeddings[:, None] - result.embeddings[None], axis=2)
