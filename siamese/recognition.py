@@ -139,17 +139,21 @@ class Recognizer:
             paths = [files[embedded.index[k]] for k in ks]
             sources = [Source(digests[p], p) if p in digests else Source.from_file(p) for p in paths]
             entries.append((name, embedded.embeddings[ks], sources))
-        if entries:
-            self.gallery.add_many(entries, fingerprint=self.model_dir.fingerprint)
-            summary.enrolled = {name: len(vectors) for name, vectors, _ in entries}
+        if entries:  # checked again at write time: another process may have enrolled the same photo meanwhile
+            added = self.gallery.add_many(entries, fingerprint=self.model_dir.fingerprint, new_sources_only=True)
+            for (name, vectors, _), ids in zip(entries, added, strict=True):
+                if ids:
+                    summary.enrolled[name] = len(ids)
+                if len(vectors) > len(ids):
+                    summary.already_enrolled[name] = summary.already_enrolled.get(name, 0) + len(vectors) - len(ids)
         return summary
 
     def _new_photos(self, people: dict[str, list[str | os.PathLike[str]]], already: dict[str, int],
                     skipped: list[dict[str, str]]) -> tuple[dict[str, list[str | os.PathLike[str]]], dict[str, str]]:
         """``people`` without the photos whose bytes are already among the name's templates (counted per name in
         ``already``) or were given earlier for the same name (listed in ``skipped``), and the sha256 of each photo
-        kept (its template's source). A file that cannot be read is kept: embedding reports it. Checked before the
-        gallery's writer lock: two processes enrolling the same photo at the same moment can both add it."""
+        kept (its template's source). A file that cannot be read is kept: embedding reports it. The gallery checks
+        again when it writes (``new_sources_only``), so two processes enrolling the same photo at once add it once."""
         gallery = self._gallery
         out: dict[str, list[str | os.PathLike[str]]] = {}
         digests: dict[str, str] = {}

@@ -157,3 +157,25 @@ def test_enrolling_the_same_photos_again_adds_only_new_ones(smoke_model, orl_roo
         assert [s["file"] for s in summary.skipped] == [str(orl_root / "s1" / "3.pgm")]  # the repeat in this call
         assert "the same photo as" in summary.skipped[0]["reason"]
         assert {n: len(rec.gallery.templates(n)) for n in rec.gallery.names()} == {"s1": 3, "s2": 2, "s3": 1}
+
+
+def test_a_photo_enrolled_by_another_process_meanwhile_is_added_once(smoke_model, orl_root: Path, tmp_path: Path,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    gallery = tmp_path / "g"
+    photos = [orl_root / "s1" / f"{i}.pgm" for i in (1, 2, 3)]
+    with Recognizer(smoke_model[0], gallery, threshold=1.0, create=True) as rec:
+        rec.enroll("s1", photos[:1])
+    with Recognizer(smoke_model[0], gallery, threshold=1.0) as rec, \
+            Recognizer(smoke_model[0], gallery, threshold=1.0) as other:
+        looked = rec._new_photos
+
+        def race(*args, **kwargs):  # the other process enrols photo 2 after this one has checked the gallery
+            out = looked(*args, **kwargs)
+            other.enroll("s1", photos[1:2])
+            return out
+
+        monkeypatch.setattr(rec, "_new_photos", race)
+        summary = rec.enroll("s1", photos)
+        assert summary.enrolled == {"s1": 1} and summary.already_enrolled == {"s1": 2}
+        shas = [s.sha256 for s in rec.gallery.sources("s1")]
+        assert len(shas) == 3 and len(set(shas)) == 3

@@ -13,7 +13,7 @@ from __future__ import annotations
 import abc
 import contextlib
 import os
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any, Literal
 
 import numpy as np
@@ -66,13 +66,19 @@ class Gallery(abc.ABC):
 
     # -- writes ---------------------------------------------------------------------------------
     def add(self, name: str, embeddings: np.ndarray, sources: Sequence[SourceLike] | None = None, *,
-            fingerprint: str | None = None) -> list[int]:
+            fingerprint: str | None = None, new_sources_only: bool = False) -> list[int]:
         """Enrol templates for ``name`` (created if new, else appended); returns the new template ids."""
-        return self.add_many([(name, embeddings, sources)], fingerprint=fingerprint)[0]
+        return self.add_many([(name, embeddings, sources)], fingerprint=fingerprint,
+                             new_sources_only=new_sources_only)[0]
 
     @abc.abstractmethod
-    def add_many(self, entries: Iterable[EntryLike], *, fingerprint: str | None = None) -> list[list[int]]:
-        """Enrol several identities at once (all land or none); template ids per entry."""
+    def add_many(self, entries: Iterable[EntryLike], *, fingerprint: str | None = None,
+                 new_sources_only: bool = False) -> list[list[int]]:
+        """Enrol several identities at once (all land or none); template ids per entry.
+
+        ``new_sources_only``: a template whose source sha256 is already among its name's templates when the write
+        happens (or earlier in the same call) is not added, so its entry's id list is shorter. Checked at write
+        time, so two enrolments of the same photo racing each other add it once (see each backend for how sure)."""
 
     @abc.abstractmethod
     def remove(self, name: str) -> int:
@@ -128,6 +134,28 @@ def check_search_args(k: Any, by: Any) -> None:
         raise GalleryError(f"k must be a positive int, got {k!r}")
     if by not in ("identity", "template"):
         raise GalleryError(f"by must be 'identity' or 'template', got {by!r}")
+
+
+def without_known_sources(checked: list[tuple[str, np.ndarray, list[Source | None]]],
+                          known: Callable[[str], Iterable[Source | None]]
+                          ) -> list[tuple[str, np.ndarray, list[Source | None]]]:
+    """``checked`` entries (name, vectors, sources), each without the templates whose source sha256 is in
+    ``known(name)`` (the sources the name has now; empty for a new name) or earlier in ``checked`` for the same name.
+    Templates without a sha256 are kept. Same length as ``checked``; an entry may be left with no template."""
+    seen: dict[str, set[str]] = {}
+    out = []
+    for name, vectors, sources in checked:
+        if name not in seen:
+            seen[name] = {s.sha256 for s in known(name) if s is not None and s.sha256}
+        keep = []
+        for i, src in enumerate(sources):
+            sha = src.sha256 if src is not None else None
+            if sha is None or sha not in seen[name]:
+                keep.append(i)
+                if sha is not None:
+                    seen[name].add(sha)
+        out.append((name, vectors[keep], [sources[i] for i in keep]))
+    return out
 
 
 def iter_identities(gallery: Gallery) -> Iterator[tuple[str, np.ndarray, list[Source | None]]]:

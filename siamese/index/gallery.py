@@ -61,7 +61,7 @@ from filelock import FileLock, Timeout
 from siamese.errors import ConfigError, GalleryError, ModelMismatchError
 from siamese.index._fs import FILE_MODE, fsync_dir, remove_stale_temps
 from siamese.index.backend import IndexFileError, SearchBackend
-from siamese.index.base import Gallery, check_search_args
+from siamese.index.base import Gallery, check_search_args, without_known_sources
 from siamese.index.registry import BACKENDS, get_backend_class
 from siamese.index.sqlite_store import RecoveryNeededError, SQLiteStore
 from siamese.index.types import Match, Source
@@ -513,6 +513,8 @@ class FaceGallery(Gallery):
                 if self._committed:  # catalogue or memory changed, may differ: resync on next use
                     self._generation = -1
                 raise
+            if not self._committed:  # the block wrote nothing (e.g. every template was enrolled already)
+                return
             self._generation = self._store.generation()
             self._token = self._store.version_token()
             self._dirty = True
@@ -605,42 +607,57 @@ class FaceGallery(Gallery):
         sources: Sequence[SourceLike] | None = None,
         *,
         fingerprint: str | None = None,
+        new_sources_only: bool = False,
     ) -> list[int]:
         """Enrol templates for ``name`` (created if new, else appended) in one transaction.
 
         ``embeddings``: float32 ``(n, dim)`` L2-normalised; ``sources``: one per template
         (:class:`Source`, a file path to hash, or None). Returns the new template ids.
         """
-        return self.add_many([(name, embeddings, sources)], fingerprint=fingerprint)[0]
+        return self.add_many([(name, embeddings, sources)], fingerprint=fingerprint,
+                             new_sources_only=new_sources_only)[0]
 
     def add_many(
         self,
         entries: Iterable[tuple[str, np.ndarray] | tuple[str, np.ndarray, Sequence[SourceLike] | None]],
         *,
         fingerprint: str | None = None,
+        new_sources_only: bool = False,
     ) -> list[list[int]]:
-        """Enrol several identities in ONE transaction (all land or none); ids per entry."""
+        """Enrol several identities in ONE transaction (all land or none); ids per entry. ``new_sources_only``
+        (see :meth:`Gallery.add_many`) is checked under the writer lock, so racing enrolments add a photo once."""
         self._check_open()
         self._check_model(fingerprint)
         checked = [self._entry(e[0], e[1], e[2] if len(e) > 2 else None) for e in entries]
         if not checked:
             return []
         with self._writing():
-            new_ids = self._store.add(checked)
-            self._committed = True
-            all_ids = np.concatenate(new_ids)
-            self._backend.add(all_ids, np.concatenate([vectors for _, vectors, _ in checked]))
-            owners = []
-            for (name, _, _), ids in zip(checked, new_ids, strict=True):
-                row = self._lut_row.get(name)
-                if row is None:
-                    row = len(self._lut_names)
-                    self._lut_names.append(name)
-                    self._lut_row[name] = row
-                owners.append(np.full(len(ids), row, np.int64))
-            self._lut_ids = np.concatenate([self._lut_ids, all_ids])  # new ids exceed all old ones
-            self._lut_owner = np.concatenate([self._lut_owner, *owners])
-            self._max_per_identity = None
+            if new_sources_only:
+                checked = without_known_sources(
+                    checked, lambda name: self._store.sources(name) if name in self._lut_row else [])
+            writes = [entry for entry in checked if len(entry[1])]
+            if not writes:
+                return [[] for _ in checked]
+            written = iter(self._add_checked(writes))
+        return [next(written) if len(entry[1]) else [] for entry in checked]
+
+    def _add_checked(self, checked: list[tuple[str, np.ndarray, list[Source | None]]]) -> list[list[int]]:
+        """Write non-empty checked entries (inside :meth:`_writing`); their new template ids."""
+        new_ids = self._store.add(checked)
+        self._committed = True
+        all_ids = np.concatenate(new_ids)
+        self._backend.add(all_ids, np.concatenate([vectors for _, vectors, _ in checked]))
+        owners = []
+        for (name, _, _), ids in zip(checked, new_ids, strict=True):
+            row = self._lut_row.get(name)
+            if row is None:
+                row = len(self._lut_names)
+                self._lut_names.append(name)
+                self._lut_row[name] = row
+            owners.append(np.full(len(ids), row, np.int64))
+        self._lut_ids = np.concatenate([self._lut_ids, all_ids])  # new ids exceed all old ones
+        self._lut_owner = np.concatenate([self._lut_owner, *owners])
+        self._max_per_identity = None
         return [ids.tolist() for ids in new_ids]
 
     def remove(self, name: str) -> int:

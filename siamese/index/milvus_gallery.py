@@ -54,7 +54,7 @@ from filelock import FileLock, Timeout
 from siamese.errors import ConfigError, GalleryError, ModelMismatchError
 from siamese.index._fs import make_tree_private
 from siamese.index.address import LITE_PREFIX
-from siamese.index.base import EntryLike, Gallery, check_search_args
+from siamese.index.base import EntryLike, Gallery, check_search_args, without_known_sources
 from siamese.index.gallery import FaceGallery, _check_name
 from siamese.index.types import Match, Source
 
@@ -368,14 +368,21 @@ class MilvusGallery(Gallery):
         seq = np.arange(n, dtype=np.int64)
         return ((start + seq // per_ms) << (_WRITER_BITS + _SEQ_BITS)) | (self._writer << _SEQ_BITS) | (seq % per_ms)
 
-    def add_many(self, entries: Iterable[EntryLike], *, fingerprint: str | None = None) -> list[list[int]]:
-        """Enrol several identities in ONE insert request (Milvus applies it whole or rejects it)."""
+    def add_many(self, entries: Iterable[EntryLike], *, fingerprint: str | None = None,
+                 new_sources_only: bool = False) -> list[list[int]]:
+        """Enrol several identities in ONE insert request (Milvus applies it whole or rejects it).
+        ``new_sources_only`` (see :meth:`Gallery.add_many`) is checked just before the insert: Milvus has no
+        transactions, so two writers racing within that moment can still both add a photo."""
         self._check_writable()
         self._check_model(fingerprint)
         checked = [self._entry(e[0], e[1], e[2] if len(e) > 2 else None) for e in entries]
         if not checked:
             return []
+        if new_sources_only:
+            checked = without_known_sources(checked, lambda name: self.sources(name) if name in self else [])
         ids = self._new_ids(sum(len(vectors) for _, vectors, _ in checked))
+        if not len(ids):
+            return [[] for _ in checked]
         rows, out, at = [], [], 0
         for name, vectors, sources in checked:
             mine = ids[at:at + len(vectors)]

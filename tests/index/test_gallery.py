@@ -415,3 +415,14 @@ def test_read_only_open_erases_removed_vectors_left_in_the_index_file(gallery: F
         assert "person 07" not in g.names() and g.verify() == []
     for path in directory.iterdir():
         assert not any(p in path.read_bytes() for p in pieces), path
+
+
+def test_an_add_with_nothing_new_writes_nothing(tmp_path: Path, rng: np.random.Generator) -> None:
+    photo = Source.from_bytes(b"one photo", path="/p/a.jpg")
+    with FaceGallery.create(tmp_path / "g", FP, DIM) as g:
+        g.add("ann", _unit(rng, 1), sources=[photo])
+        before = {f.name: f.stat().st_mtime_ns for f in (tmp_path / "g").iterdir()}
+        info = g.info()
+        assert g.add("ann", _unit(rng, 1), sources=[photo], new_sources_only=True) == []
+        assert {f.name: f.stat().st_mtime_ns for f in (tmp_path / "g").iterdir()} == before  # no index rewrite
+        assert g.info() == info

@@ -257,3 +257,24 @@ def test_a_name_enrolled_before_normalisation_stays_reachable(address: str, rng:
         assert g.names() == ["Zo\u00e9"] and nfd not in g
     finally:
         g.close()
+
+
+def test_new_sources_only_adds_each_photo_once_per_name(address: str, rng: np.random.Generator) -> None:
+    a, b, c = (Source.from_bytes(bytes([i]) * 8, path=f"/p/{i}.jpg") for i in range(3))
+    first, second = _unit(rng, 2), _unit(rng, 4)
+    with create_gallery(address, FP, DIM) as g:
+        g.add("ann", first, sources=[a, b])
+        # as if another process had enrolled a and b after this one looked: c is new, the repeat of c in the call
+        # and None-sourced templates are kept once / always; bob is a new name and gets a, b of his own
+        added = g.add_many([("ann", second, [a, c, c, None]), ("bob", first, [a, b]), ("cid", first, [a, a])],
+                           new_sources_only=True)
+        assert [len(ids) for ids in added] == [2, 2, 1]
+        assert g.sources("ann") == [a, b, c, None]
+        np.testing.assert_array_equal(g.templates("ann"), np.concatenate([first, second[[1, 3]]]))
+        np.testing.assert_array_equal(g.templates("cid"), first[:1])
+        assert g.add_many([("ann", first, [a, b]), ("bob", first, [b, a])], new_sources_only=True) == [[], []]
+        assert g.add("dan", first, sources=[a, b], new_sources_only=True)  # a new name is not a known one
+        assert len(g.templates("ann")) == 4 and len(g.templates("bob")) == 2
+        assert len(g.add("ann", first, sources=[a, b])) == 2  # without the flag: appended, as before
+    with open_gallery(address, FP, read_only=True) as g:
+        assert g.names() == ["ann", "bob", "cid", "dan"] and len(g.templates("ann")) == 6
