@@ -6,8 +6,8 @@ each fold is chosen on the other nine). Training uses only people outside pairsD
     python benchmarks/lfw_study.py --table runs/study          # the table of what has finished
 
 Resumable: a (row, seed) whose `eval.json` exists is not run again. Each run's model directory records its config.
-Rows (all on configs/lfw.yaml's data, faces, tower, optimizer and P x K = 32 x 4 unless the row changes them; the
-loss side is reset, then set by the row):
+Rows (all on configs/lfw.yaml's data, faces, tower and optimizer; the loss side and the batch shape are reset to
+32 x 4 without one-photo people, then set by the row):
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ REPO = Path(__file__).resolve().parents[1]
 BASE = REPO / "configs" / "lfw.yaml"
 #: every run starts from these, so a row is the same whatever loss and batch shape configs/lfw.yaml itself ships
 #: (the study's rows ran on 32 x 4 batches without one-photo people; a row that wants others says so)
-LOSS_RESET = ["loss.pos_margin=null", "loss.miner=null", "loss.reducer=null", "loss.margin_schedule=null",
+BASE_RESET = ["loss.pos_margin=null", "loss.miner=null", "loss.reducer=null", "loss.margin_schedule=null",
               "loss.args={}", "model.head=null", "train.pk.P=32", "train.pk.K=4", "train.pk.singletons=0"]
 ROWS: dict[str, list[str]] = {
     # the contrastive loss before the study: one margin, mean over all pairs of the P x K batch
@@ -116,7 +116,7 @@ def run_one(out: Path, row: str, seed: int, steps: int, epochs: int) -> dict:
             raise SystemExit(f"{result_file}: a run of {done['steps']} steps in {done.get('epochs')} epochs, not "
                              f"{steps} in {epochs}: use another --out for another budget")
         return done
-    overrides = [*LOSS_RESET, *ROWS[row], f"seed={seed}", f"train.epochs={epochs}",
+    overrides = [*BASE_RESET, *ROWS[row], f"seed={seed}", f"train.epochs={epochs}",
                  f"train.steps_per_epoch={steps // epochs}", "train.tensorboard=false"]
     t0 = time.time()
     tr = siamese("train", BASE, "--out", run / "model", "--force", "--json",

@@ -21,6 +21,7 @@ from siamese import distances
 from siamese.errors import GalleryError, SiameseError
 from siamese.faces.image_io import photo_sha256
 from siamese.index import Gallery, Source, gallery_exists, normalize_address, open_gallery, open_or_create_gallery
+from siamese.index.base import source_digests
 from siamese.index.gallery import check_name
 from siamese.model_dir import ModelDir, check_threshold
 from siamese.verification import FaceEmbedder, VerificationResult
@@ -158,8 +159,7 @@ class Recognizer:
         out: dict[str, list[str | os.PathLike[str]]] = {}
         digests: dict[str, str] = {}
         for name, paths in people.items():
-            enrolled = ({s.sha256 for s in gallery.sources(name) if s is not None and s.sha256}
-                        if gallery is not None and name in gallery else set())
+            enrolled = source_digests(gallery.sources(name)) if gallery is not None and name in gallery else set()
             first: dict[str, str] = {}
             out[name] = []
             for path in paths:

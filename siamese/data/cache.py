@@ -9,10 +9,11 @@ copied file hits, an edited file misses, and other aligner settings never share 
 * Writes are crash-safe: a temporary file in the same folder, then ``os.replace``. A cache file
   that does not decode to a ``(S, S, 3)`` uint8 face is treated as a miss and rewritten.
 * Failures are cached too, but only those that depend on the file's content and the settings
-  alone (:class:`ImageDecodeError`, :class:`ImageTooLargeError`, :class:`NoFaceError`,
-  :class:`MultipleFacesError`): ``<content_hash>.err.json`` holds the error type and reason, so a
-  second run does not run the detector again on a photo without a face. Unreadable files (missing,
-  permission, an I/O error: :class:`ImageReadError`) and any other error are never cached.
+  alone (:class:`ImageDecodeError`, :class:`NoFaceError`, :class:`MultipleFacesError`):
+  ``<content_hash>.err.json`` holds the error type and reason, so a second run does not run the
+  detector again on a photo without a face. Unreadable files (missing, permission, an I/O error:
+  :class:`ImageReadError`), photos over the reader's pixel limit (:class:`ImageTooLargeError`: the
+  limit is no part of the key) and any other error are never cached.
 """
 
 from __future__ import annotations
@@ -35,7 +36,7 @@ from siamese._files import atomic_write_bytes, file_sha256
 from siamese.data.readers import PairsSet
 
 #: Errors that are a function of (file content, aligner settings) and so may be cached. Not ImageTooLargeError: it
-#: depends on the reader's ``max_pixels``, which is no part of the key, and costs only a header read to find again.
+#: depends on the reader's ``max_pixels``, which is no part of the key, and is usually found again by a header read.
 CACHEABLE_ERRORS: dict[str, type[E.InputFileError]] = {
     cls.__name__: cls for cls in (E.ImageDecodeError, E.NoFaceError, E.MultipleFacesError)
 }

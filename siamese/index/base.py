@@ -136,6 +136,11 @@ def check_search_args(k: Any, by: Any) -> None:
         raise GalleryError(f"by must be 'identity' or 'template', got {by!r}")
 
 
+def source_digests(sources: Iterable[Source | None]) -> set[str]:
+    """The sha256 digests among ``sources`` (templates without one are left out)."""
+    return {s.sha256 for s in sources if s is not None and s.sha256}
+
+
 def without_known_sources(checked: list[tuple[str, np.ndarray, list[Source | None]]],
                           known: Callable[[str], Iterable[Source | None]]
                           ) -> list[tuple[str, np.ndarray, list[Source | None]]]:
@@ -146,7 +151,7 @@ def without_known_sources(checked: list[tuple[str, np.ndarray, list[Source | Non
     out = []
     for name, vectors, sources in checked:
         if name not in seen:
-            seen[name] = {s.sha256 for s in known(name) if s is not None and s.sha256}
+            seen[name] = source_digests(known(name))
         keep = []
         for i, src in enumerate(sources):
             sha = src.sha256 if src is not None else None

@@ -371,18 +371,31 @@ class MilvusGallery(Gallery):
     def add_many(self, entries: Iterable[EntryLike], *, fingerprint: str | None = None,
                  new_sources_only: bool = False) -> list[list[int]]:
         """Enrol several identities in ONE insert request (Milvus applies it whole or rejects it).
-        ``new_sources_only`` (see :meth:`Gallery.add_many`) is checked just before the insert: Milvus has no
-        transactions, so two writers racing within that moment can still both add a photo."""
+        ``new_sources_only`` (see :meth:`Gallery.add_many`) is checked in the insert's session: exact on
+        milvus-lite (its file lock spans both); on a Milvus server, which has no transactions, two writers racing
+        within that moment can still both add a photo."""
         self._check_writable()
         self._check_model(fingerprint)
         checked = [self._entry(e[0], e[1], e[2] if len(e) > 2 else None) for e in entries]
         if not checked:
             return []
-        if new_sources_only:
-            checked = without_known_sources(checked, lambda name: self.sources(name) if name in self else [])
-        ids = self._new_ids(sum(len(vectors) for _, vectors, _ in checked))
-        if not len(ids):
-            return [[] for _ in checked]
+        with self._session() as client:  # one session: on milvus-lite its file lock spans the check and the insert
+            if new_sources_only:
+                checked = without_known_sources(checked, lambda name: self._known_sources(client, name))
+            total = sum(len(vectors) for _, vectors, _ in checked)
+            if not total:
+                return [[] for _ in checked]
+            return self._insert(client, checked, self._new_ids(total))
+
+    def _known_sources(self, client: Any, name: str) -> list[Source | None]:
+        """The sources of ``name``'s templates now ([] for a name not enrolled)."""
+        with _errors(self.address):
+            rows = client.query(self.collection, filter=f"name == {_quote(name)}", output_fields=["sha256"])
+        return [Source(r["sha256"]) if r["sha256"] else None for r in rows]
+
+    def _insert(self, client: Any, checked: list[tuple[str, np.ndarray, list[Source | None]]],
+                ids: np.ndarray) -> list[list[int]]:
+        """Insert checked entries under ``ids`` (in order) in one request; the ids per entry."""
         rows, out, at = [], [], 0
         for name, vectors, sources in checked:
             mine = ids[at:at + len(vectors)]
@@ -394,7 +407,7 @@ class MilvusGallery(Gallery):
                     raise GalleryError(f"identity {name!r}: source path longer than {PATH_BYTES} bytes")
                 rows.append({"id": tid, "name": name, "vec": vec, "sha256": (src.sha256 or "") if src else "",
                              "path": path})
-        with self._session() as client, _errors(self.address):
+        with _errors(self.address):
             client.insert(self.collection, rows)
         return out
 

@@ -276,5 +276,14 @@ def test_new_sources_only_adds_each_photo_once_per_name(address: str, rng: np.ra
         assert g.add("dan", first, sources=[a, b], new_sources_only=True)  # a new name is not a known one
         assert len(g.templates("ann")) == 4 and len(g.templates("bob")) == 2
         assert len(g.add("ann", first, sources=[a, b])) == 2  # without the flag: appended, as before
+        # an entry left empty beside one that lands: each id list still belongs to its own entry
+        eve = _unit(rng, 1)
+        left, landed = g.add_many([("ann", first[:1], [a]), ("eve", eve, [c])], new_sources_only=True)
+        assert left == [] and len(landed) == 1
+        hit = g.search(eve, k=1, by="template")[0][0]
+        assert (hit.name, hit.template_id) == ("eve", landed[0])
+        # one person typed in both Unicode forms in one call: the second entry's photo is the first's
+        assert [len(ids) for ids in g.add_many([("Zo\u00e9", eve, [c]), ("Zoe\u0301", eve, [c])],
+                                               new_sources_only=True)] == [1, 0]
     with open_gallery(address, FP, read_only=True) as g:
-        assert g.names() == ["ann", "bob", "cid", "dan"] and len(g.templates("ann")) == 6
+        assert g.names() == ["Zo\u00e9", "ann", "bob", "cid", "dan", "eve"] and len(g.templates("ann")) == 6
