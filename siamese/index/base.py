@@ -67,7 +67,10 @@ class Gallery(abc.ABC):
     # -- writes ---------------------------------------------------------------------------------
     def add(self, name: str, embeddings: np.ndarray, sources: Sequence[SourceLike] | None = None, *,
             fingerprint: str | None = None, new_sources_only: bool = False) -> list[int]:
-        """Enrol templates for ``name`` (created if new, else appended); returns the new template ids."""
+        """Enrol templates for ``name`` (created if new, else appended); returns the new template ids.
+
+        ``embeddings``: float32 ``(n, dim)`` L2-normalised; ``sources``: one per template (:class:`Source`, a file
+        path to hash, or None)."""
         return self.add_many([(name, embeddings, sources)], fingerprint=fingerprint,
                              new_sources_only=new_sources_only)[0]
 

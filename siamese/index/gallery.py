@@ -600,23 +600,6 @@ class FaceGallery(Gallery):
         return name, vectors, items
 
     # -- writes ---------------------------------------------------------------------------------
-    def add(
-        self,
-        name: str,
-        embeddings: np.ndarray,
-        sources: Sequence[SourceLike] | None = None,
-        *,
-        fingerprint: str | None = None,
-        new_sources_only: bool = False,
-    ) -> list[int]:
-        """Enrol templates for ``name`` (created if new, else appended) in one transaction.
-
-        ``embeddings``: float32 ``(n, dim)`` L2-normalised; ``sources``: one per template
-        (:class:`Source`, a file path to hash, or None). Returns the new template ids.
-        """
-        return self.add_many([(name, embeddings, sources)], fingerprint=fingerprint,
-                             new_sources_only=new_sources_only)[0]
-
     def add_many(
         self,
         entries: Iterable[tuple[str, np.ndarray] | tuple[str, np.ndarray, Sequence[SourceLike] | None]],
