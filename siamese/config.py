@@ -52,7 +52,8 @@ DEFAULTS: dict[str, Any] = {
         "margin": 1.0,             # the (negative) margin: impostor pairs closer than this are pushed apart
         "pos_margin": None,        # contrastive losses: genuine pairs farther than this are pulled in (None: 0)
         "miner": None,             # batch losses: pairs/triplets used (siamese.plugins.MINERS; None: the loss's own)
-        "reducer": None,           # mean | avg_nonzero | balanced (siamese.plugins.REDUCERS; None: the loss's own)
+        "reducer": None,           # mean | avg_nonzero | balanced | balanced_nonzero (siamese.plugins.REDUCERS;
+                                   # None: the loss's own)
         "args": {},                # further keyword arguments of the loss class (e.g. soft: true for triplet_hard)
         "margin_schedule": None,   # one schedule for `margin`, e.g. {name: linear_warmup, start: 0.5, end: 1.0,
                                    # warmup_epochs: 3}, or {margin_name: schedule, ...} for several margins

@@ -62,6 +62,7 @@ REDUCERS: Registry[Any] = Registry("reducer", key="loss.reducer")
 REDUCERS.register("mean", "siamese.losses.reducers.mean:MeanReducer")
 REDUCERS.register("avg_nonzero", "siamese.losses.reducers.avg_nonzero:AvgNonZeroReducer")
 REDUCERS.register("balanced", "siamese.losses.reducers.balanced:BalancedReducer")
+REDUCERS.register("balanced_nonzero", "siamese.losses.reducers.balanced_nonzero:BalancedNonZeroReducer")
 
 TOWERS: Registry[Any] = Registry("tower", key="model.tower")
 TOWERS.register("small_cnn", "siamese.models.small_cnn:build_small_cnn")

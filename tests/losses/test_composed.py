@@ -41,16 +41,26 @@ def test_reducers_against_numpy(rng):
     g, i = terms[(weights > 0) & (genuine > 0)], terms[(weights > 0) & (genuine == 0)]
     assert float(reducers.BalancedReducer()(terms, weights, genuine)) == pytest.approx(0.5 * (g.mean() + i.mean()),
                                                                                        rel=1e-6)
+    gz, iz = g[g > 0], i[i > 0]
+    assert float(reducers.BalancedNonZeroReducer()(terms, weights, genuine)) == pytest.approx(
+        0.5 * (gz.mean() + iz.mean()), rel=1e-6)
+    # every impostor term satisfied: only the genuine half is left (avg_nonzero over all would be the genuine mean)
+    only_genuine = np.where(genuine > 0, terms, 0.0).astype(np.float32)
+    assert float(reducers.BalancedNonZeroReducer()(only_genuine, weights, genuine)) == pytest.approx(
+        0.5 * gz.mean(), rel=1e-6)
     assert float(reducers.MeanReducer()(terms)) == pytest.approx(terms.mean(), rel=1e-6)  # no weights: all
 
 
 def test_reducers_of_nothing_are_zero():
     zeros = np.zeros((3, 3), np.float32)
-    for reducer in (reducers.MeanReducer(), reducers.AvgNonZeroReducer(), reducers.BalancedReducer()):
+    for reducer in (reducers.MeanReducer(), reducers.AvgNonZeroReducer(), reducers.BalancedReducer(),
+                    reducers.BalancedNonZeroReducer()):
         assert float(reducer(np.ones((3, 3), np.float32), zeros, zeros)) == 0.0
     assert float(reducers.AvgNonZeroReducer()(zeros, np.ones((3, 3), np.float32))) == 0.0
     with pytest.raises(ValueError, match="genuine"):
         reducers.BalancedReducer()(zeros, zeros)
+    with pytest.raises(ValueError, match="genuine"):
+        reducers.BalancedNonZeroReducer()(zeros, zeros)
 
 
 # -- miners ----------------------------------------------------------------------------------------------
@@ -118,7 +128,7 @@ def test_miner_config_round_trips(spec):
     assert miners.get({"name": miner.name}) == miner
 
 
-@pytest.mark.parametrize("spec", ["mean", "avg_nonzero", "balanced"])
+@pytest.mark.parametrize("spec", ["mean", "avg_nonzero", "balanced", "balanced_nonzero"])
 def test_reducer_config_round_trips(spec):
     reducer = reducers.get(spec)
     assert reducers.to_config(reducer) == spec
@@ -185,11 +195,13 @@ def np_batch_contrastive(labels, x, margin, pos_margin, miner, reducer, name="eu
         return terms.mean() if len(terms) else 0.0
     if reducer == "avg_nonzero":
         return terms[terms > 0].mean() if np.any(terms > 0) else 0.0
+    if reducer == "balanced_nonzero":
+        pos, neg = [t for t in pos if t > 0], [t for t in neg if t > 0]
     return 0.5 * ((np.mean(pos) if pos else 0.0) + (np.mean(neg) if neg else 0.0))
 
 
 @pytest.mark.parametrize("miner", ["all_pairs", "margin_violators", "hardest"])
-@pytest.mark.parametrize("reducer", ["mean", "avg_nonzero", "balanced"])
+@pytest.mark.parametrize("reducer", ["mean", "avg_nonzero", "balanced", "balanced_nonzero"])
 def test_batch_contrastive_composition_against_loops(rng, miner, reducer):
     labels, x = batch(rng)
     loss = losses.BatchContrastiveLoss(margin=0.9, pos_margin=0.4, distance="l2", miner=miner, reducer=reducer)

@@ -5,9 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 import keras
-from keras import ops
 
-from siamese.losses.reducers.base import Reducer
+from siamese.losses.reducers.base import Reducer, nonzero_mean
 
 
 @keras.saving.register_keras_serializable(package="siamese")
@@ -17,5 +16,4 @@ class AvgNonZeroReducer(Reducer):
     name = "avg_nonzero"
 
     def reduce(self, terms: Any, weights: Any, genuine: Any) -> Any:
-        active = ops.where(ops.greater(terms, 0.0), weights, ops.zeros_like(weights))
-        return ops.divide_no_nan(ops.sum(terms * weights), ops.sum(active))
+        return nonzero_mean(terms, weights)

@@ -15,6 +15,12 @@ def weighted_mean(terms: Any, weights: Any) -> Any:
     return ops.divide_no_nan(ops.sum(terms * weights), ops.sum(weights))
 
 
+def nonzero_mean(terms: Any, weights: Any) -> Any:
+    """``sum(terms * weights) / sum(weights where terms > 0)``: zero terms do not dilute it; 0 when none is > 0."""
+    active = ops.where(ops.greater(terms, 0.0), weights, ops.zeros_like(weights))
+    return ops.divide_no_nan(ops.sum(terms * weights), ops.sum(active))
+
+
 class Reducer(Component, abc.ABC):
     """Reduces the loss terms selected by a miner to the loss value (pytorch-metric-learning's reducers).
 
