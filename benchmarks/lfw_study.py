@@ -101,6 +101,14 @@ ROWS: dict[str, list[str]] = {
                                       "loss.margin_schedule={name: linear_warmup, start: 0.6, end: 1.0, "
                                       "warmup_epochs: 3}",
                                       "train.pk.P=24", "train.pk.singletons=32"],
+    # the singletons row with twice the one-photo impostors: 16 x 4 + 64 of them (128 images). The gain of the
+    # singletons, and the loss of balanced_nonzero (which moves weight from the impostor pairs to the genuine ones),
+    # point to the impostors met as the limit
+    "contrastive2_avgnz_sched_single64": ["loss.name=batch_contrastive", "loss.margin=1.0", "loss.pos_margin=0.2",
+                                          "loss.reducer=avg_nonzero",
+                                          "loss.margin_schedule={name: linear_warmup, start: 0.6, end: 1.0, "
+                                          "warmup_epochs: 3}",
+                                          "train.pk.P=16", "train.pk.singletons=64"],
     # the recipe configs/lfw.yaml shipped before the study: triplet semi-hard, margin 0.3
     "triplet": ["loss.name=triplet_semihard", "loss.margin=0.3", "loss.margin_schedule=null"],
     # its control for the singletons: is the gain the loss's or the data's?
