@@ -47,9 +47,9 @@ class BatchContrastiveLoss(EmbeddingLoss):
     """Two-margin contrastive term over the pairs a pair ``miner`` selects, reduced by ``reducer``.
 
     ``miner``: ``"all_pairs"`` (default), ``"margin_violators"``, ``"hardest"`` or any pair miner.
-    ``reducer``: ``"balanced"`` (default), ``"mean"``, ``"avg_nonzero"``. ``balanced`` (old, one release):
-    ``True`` = ``reducer="balanced"``, ``False`` = ``reducer="mean"``. Margins ``margin`` / ``pos_margin`` in
-    :attr:`margins`. See :class:`~siamese.losses.base.EmbeddingLoss` for ``distance``.
+    ``reducer``: ``"balanced"`` (default), ``"mean"``, ``"avg_nonzero"``, ``"balanced_nonzero"``. ``balanced``
+    (old, one release): ``True`` = ``reducer="balanced"``, ``False`` = ``reducer="mean"``. Margins ``margin`` /
+    ``pos_margin`` in :attr:`margins`. See :class:`~siamese.losses.base.EmbeddingLoss` for ``distance``.
     """
 
     miner_kind = "pairs"

@@ -40,9 +40,9 @@ class ContrastiveLoss(MarginLoss):
     ``margin`` (impostor) and ``pos_margin`` (genuine) are non-trainable ``keras.Variable`` s in
     :attr:`margins` that callbacks may ``assign`` during training. ``reducer=None`` (default): per-pair values
     reduced by Keras' ``reduction`` (mean over the batch; ``sample_weight`` honoured), i.e. TensorFlow Addons.
-    With a ``reducer`` (``"mean"``, ``"avg_nonzero"``, ``"balanced"``) the loss is the reducer's scalar and
-    ``sample_weight`` becomes the reducer's weights. ``distance``: the distance the inputs were measured with
-    (informational, recorded in the config; the input already is a distance).
+    With a ``reducer`` (``"mean"``, ``"avg_nonzero"``, ``"balanced"``, ``"balanced_nonzero"``) the loss is the
+    reducer's scalar and ``sample_weight`` becomes the reducer's weights. ``distance``: the distance the inputs were
+    measured with (informational, recorded in the config; the input already is a distance).
     """
 
     #: takes the distances of a twin model's pairs (not the embeddings of a P x K batch)
