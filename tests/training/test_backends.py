@@ -88,7 +88,7 @@ def test_two_processes_train_what_one_process_trains(runs: dict[str, Path]) -> N
     single, multi = ModelDir(runs["single"]), ModelDir(runs["multi"])
     assert multi.card["processes"] == 2 and multi.card["backend"] == "jax"
     for a, b in zip(single.embedding_model().get_weights(), multi.embedding_model().get_weights(), strict=True):
-        np.testing.assert_allclose(b, a, atol=1e-5)
+        np.testing.assert_allclose(b, a, atol=1e-4)  # float32 summation order: 2.7e-5 seen on the CI box
     h1 = json.loads((runs["single"] / "history.json").read_text())
     h2 = json.loads((runs["multi"] / "history.json").read_text())
     np.testing.assert_allclose(h2["loss"], h1["loss"], rtol=1e-4)
