@@ -76,6 +76,7 @@ ROWS: dict[str, list[str]] = {
                                         "train.optimizer.weight_decay=0.05"],
     # the schedule row with the ~3,400 one-photo LFW people outside pairsDevTest as impostors: each batch is 24 x 4
     # plus 32 of them (128 images, as the other rows), so the tower meets about three times as many faces
+    # (configs/lfw.yaml at 3,000 steps; 3,600 steps, the rest of the 40 minutes, was not better: RESULTS)
     "contrastive2_avgnz_sched_single": [*TWO_MARGINS, AVG_NONZERO, WARMUP, *SINGLETONS],
     # the singletons row with the genuine and the impostor pairs reduced apart (each by avg_nonzero, as
     # pytorch-metric-learning's ContrastiveLoss does): with 32 one-photo people a batch has ~8,000 impostor pairs
