@@ -73,7 +73,9 @@ DEFAULTS: dict[str, Any] = {
         "genuine_fraction": 0.5,   # contrastive: share of genuine pairs in a batch
         "pk": {"P": 16, "K": 4,    # batch/triplet losses: P identities x K images per batch,
                "singletons": 0},   # + this many one-photo people per batch (impostors only; they join training)
-        "optimizer": {"name": "adam", "learning_rate": 1e-3, "weight_decay": 0.0},
+        "optimizer": {"name": "adam", "learning_rate": 1e-3, "weight_decay": 0.0,
+                      "ema": None},        # momentum of an exponential moving average of the weights (e.g. 0.995):
+                                           # validated, checkpointed and saved on the averaged weights; None: off
         "lr_schedule": {"name": "constant", "warmup_epochs": 0},   # constant | cosine (with linear warm-up)
         "augment": {"flip": True, "affine": 0.05, "color": 0.1, "shift": 0.0,   # affine/shift: image fractions
                     "grayscale": 0.0},   # probability that a training image is turned grey
@@ -259,6 +261,9 @@ def validate(config: dict[str, Any]) -> dict[str, Any]:
     for key, registry in (("miner", plugins.MINERS), ("reducer", plugins.REDUCERS)):
         if loss[key] is not None:
             loss[key] = registry.canonical(loss[key])  # ConfigError naming loss.<key> and the choices
+    ema = out["train"]["optimizer"]["ema"]
+    if ema is not None and (isinstance(ema, bool) or not isinstance(ema, int | float) or not 0.0 < ema < 1.0):
+        raise ConfigError(f"train.optimizer.ema: must be a momentum strictly between 0 and 1, or null; got {ema!r}")
     if out["train"]["epochs"] < 1 or out["train"]["steps_per_epoch"] < 1:
         raise ConfigError("train.epochs / train.steps_per_epoch: must be at least 1")
     if out["train"]["batch_size"] < 2:

@@ -176,7 +176,8 @@ def build_tower(cfg: dict[str, Any]) -> Any:
 
 
 def build_optimizer(cfg: dict[str, Any]) -> Any:
-    """Adam / AdamW / SGD with the configured learning-rate schedule (constant or cosine with warm-up)."""
+    """Adam / AdamW / SGD with the configured learning-rate schedule (constant or cosine with warm-up), keeping an
+    exponential moving average of the weights when ``train.optimizer.ema`` is a momentum (Keras' ``use_ema``)."""
     import keras
 
     t = cfg["train"]
@@ -189,11 +190,12 @@ def build_optimizer(cfg: dict[str, Any]) -> Any:
         lr = keras.optimizers.schedules.CosineDecay(
             initial_learning_rate=0.0 if warm else lr, decay_steps=max(total - warm, 1),
             warmup_target=lr if warm else None, warmup_steps=warm, alpha=0.01)
+    ema = {"use_ema": True, "ema_momentum": float(o["ema"])} if o["ema"] is not None else {}
     if o["name"] == "adam":
-        return keras.optimizers.Adam(lr)
+        return keras.optimizers.Adam(lr, **ema)
     if o["name"] == "adamw":
-        return keras.optimizers.AdamW(lr, weight_decay=float(o["weight_decay"]) or 1e-4)
-    return keras.optimizers.SGD(lr, momentum=0.9, nesterov=True)
+        return keras.optimizers.AdamW(lr, weight_decay=float(o["weight_decay"]) or 1e-4, **ema)
+    return keras.optimizers.SGD(lr, momentum=0.9, nesterov=True, **ema)
 
 
 def takes_pairs(loss: Any) -> bool:

@@ -39,15 +39,17 @@ def _callbacks(cfg: dict[str, Any], out: Path, tower: Any, losses: list[Any], da
                ds: Any, single_process: bool = True) -> list[Any]:
     """Validation, margin schedules, LR log, NaN stop, best checkpoint, early stopping, TensorBoard, gradient norms.
     In a multi-process run every process makes the same calls and none writes: no best checkpoint (the last
-    weights are kept) and no TensorBoard logs."""
+    weights are kept) and no TensorBoard logs. With ``train.optimizer.ema`` the averaged weights are put in at each
+    epoch's end, before everything else here: validation and the checkpoint see them, and fit ends on them."""
     import keras
 
     from siamese import callbacks as scallbacks
 
     t = cfg["train"]
     distance = cfg["model"]["distance"]
-    cbs: list[Any] = [scallbacks.PairValidation(tower, data.val_faces, data.val_a, data.val_b, data.val_same,
-                                                distance, build.verification_metrics(distance), flip=t["flip_eval"])]
+    cbs: list[Any] = [scallbacks.AveragedWeightsAtEpochEnd()] if t["optimizer"]["ema"] is not None else []
+    cbs.append(scallbacks.PairValidation(tower, data.val_faces, data.val_a, data.val_b, data.val_same,
+                                         distance, build.verification_metrics(distance), flip=t["flip_eval"]))
     cbs += build.build_margin_schedulers(cfg, *losses)
     cbs.append(scallbacks.LearningRateLogger())
     cbs.append(keras.callbacks.TerminateOnNaN())
