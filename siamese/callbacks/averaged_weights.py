@@ -14,8 +14,8 @@ class AveragedWeightsAtEpochEnd(keras.callbacks.Callback):
     weights; at the next epoch's start put the raw weights back and training goes on from them.
 
     Unlike ``keras.callbacks.SwapEMAWeights(swap_on_epoch=True)`` the average is also left in the optimizer's slot,
-    so a run that stops early (early stopping, NaN) still ends on the averaged weights when ``fit`` writes that slot
-    into the model. Non-trainable state (batch-norm statistics) is not averaged, as in Keras.
+    so a run that early stopping ends before its last epoch still ends on the averaged weights when ``fit`` writes
+    that slot into the model. Non-trainable state (batch-norm statistics) is not averaged, as in Keras.
     The raw weights are held as one numpy copy between an epoch's end and the next epoch's start.
     """
 
