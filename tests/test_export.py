@@ -82,3 +82,18 @@ def test_compare_accuracy_keys_and_agreement(smoke_model, tflite: Path, orl_root
     assert set(acc) == {"keras", "exported"}
     assert all(0.5 <= v <= 1.0 for v in acc.values())
     assert acc["exported"] == pytest.approx(acc["keras"], abs=0.05)
+
+
+def test_tflite_of_a_gdc_tower_matches_keras(tmp_path: Path) -> None:
+    """The global depthwise convolution (``pooling="gdc"``) converts to TFLite and gives the Keras embeddings."""
+    import keras
+
+    from siamese.exporting import tflite_bytes
+    from siamese.models import get_tower
+
+    keras.utils.set_random_seed(0)
+    tower = get_tower("small_cnn", input_shape=(32, 32, 3), embedding_dim=16, width=8, blocks=3, pooling="gdc")
+    faces = np.random.default_rng(0).uniform(0, 255, (3, 32, 32, 3)).astype(np.float32)
+    path = tmp_path / "gdc.tflite"
+    path.write_bytes(tflite_bytes(tower, 32))
+    np.testing.assert_allclose(ExportedEmbedder(path)(faces), np.asarray(tower(faces, training=False)), atol=1e-4)

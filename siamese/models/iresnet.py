@@ -11,7 +11,7 @@ from __future__ import annotations
 import keras
 from keras import layers
 
-from siamese.models.common import embedding_head, rescale
+from siamese.models.common import embedding_head, pool_features, rescale
 
 STAGES = {18: (2, 2, 2, 2), 34: (3, 4, 6, 3), 50: (3, 4, 14, 3)}
 
@@ -44,7 +44,6 @@ def build_iresnet(input_shape: tuple[int, int, int] = (112, 112, 3), embedding_d
     for s, (units, c) in enumerate(zip(STAGES[depth], channels, strict=True)):
         for u in range(units):
             x = _unit(x, c, 2 if u == 0 else 1, name=f"s{s}_u{u}")
-    x = layers.BatchNormalization(epsilon=2e-5, name="out_bn")(x)
-    x = layers.Flatten(name="flatten")(x)
+    x = pool_features(x, "flatten")
     outputs = embedding_head(x, embedding_dim, dropout)
     return keras.Model(inputs, outputs, name=name)

@@ -5,13 +5,14 @@ from __future__ import annotations
 import keras
 from keras import layers
 
-from siamese.models.common import embedding_head, rescale
+from siamese.models.common import embedding_head, pool_features, rescale
 
 
 def build_small_cnn(input_shape: tuple[int, int, int] = (64, 64, 3), embedding_dim: int = 64,
-                    width: int = 32, blocks: int = 3, dropout: float = 0.0,
+                    width: int = 32, blocks: int = 3, dropout: float = 0.0, pooling: str = "avg",
                     name: str = "small_cnn") -> keras.Model:
-    """Conv-BN-ReLU blocks (two convs each, channels doubling) with max-pooling, global average pooling, head.
+    """Conv-BN-ReLU blocks (two convs each, channels doubling) with max-pooling, then ``pooling`` of the last
+    feature map (``"avg"``, ``"gdc"`` or ``"flatten"``: :func:`siamese.models.common.pool_features`), then the head.
 
     Input: float32 images in [0, 255], ``input_shape`` (H, W, 3). Output: L2-normalised ``(batch, embedding_dim)``.
     """
@@ -25,6 +26,6 @@ def build_small_cnn(input_shape: tuple[int, int, int] = (64, 64, 3), embedding_d
             x = layers.ReLU(name=f"b{b}_relu{c}")(x)
         x = layers.MaxPooling2D(2, name=f"b{b}_pool")(x)
         channels *= 2
-    x = layers.GlobalAveragePooling2D(name="gap")(x)
+    x = pool_features(x, pooling)
     outputs = embedding_head(x, embedding_dim, dropout)
     return keras.Model(inputs, outputs, name=name)

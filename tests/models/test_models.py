@@ -67,3 +67,71 @@ def test_keras_round_trip_in_safe_mode(twin: keras.Model, tmp_path) -> None:
     np.testing.assert_array_equal(np.asarray(twin([a, b])), np.asarray(twin2([a, b])))
     np.testing.assert_array_equal(np.asarray(tower(a)), np.asarray(tower2(a)))
     assert get_tower_from(twin2).name == "tower"
+
+
+def _pooled(pooling: str, feature_map: np.ndarray) -> tuple[keras.Model, np.ndarray]:
+    """A model of ``pool_features`` alone, its weights and BN statistics set at random, and its output."""
+    from siamese.models.common import pool_features
+
+    inputs = keras.Input(shape=feature_map.shape[1:])
+    model = keras.Model(inputs, pool_features(inputs, pooling))
+    rng = np.random.default_rng(7)
+    for layer in model.layers:
+        if isinstance(layer, keras.layers.BatchNormalization):
+            c = layer.gamma.shape[0]
+            layer.set_weights([rng.uniform(0.5, 2, c), rng.normal(size=c), rng.normal(size=c), rng.uniform(0.5, 2, c)])
+        elif layer.weights:
+            layer.set_weights([rng.normal(size=w.shape) for w in layer.weights])
+    return model, np.asarray(model(feature_map, training=False), dtype=np.float64)
+
+
+def _bn(x: np.ndarray, layer: keras.layers.BatchNormalization) -> np.ndarray:
+    gamma, beta, mean, var = (np.asarray(w, dtype=np.float64) for w in layer.get_weights())
+    return (x - mean) / np.sqrt(var + layer.epsilon) * gamma + beta
+
+
+@pytest.fixture(scope="module")
+def feature_map() -> np.ndarray:
+    return np.random.default_rng(3).normal(size=(5, 4, 3, 6)).astype("float32")  # (batch, H, W, C), H != W
+
+
+def test_avg_pooling_is_the_mean_over_positions(feature_map: np.ndarray) -> None:
+    _, got = _pooled("avg", feature_map)
+    np.testing.assert_allclose(got, feature_map.astype(np.float64).mean(axis=(1, 2)), rtol=1e-5, atol=1e-6)
+
+
+def test_gdc_is_one_learned_weighting_of_the_positions_per_channel(feature_map: np.ndarray) -> None:
+    model, got = _pooled("gdc", feature_map)
+    kernel = np.asarray(model.get_layer("gdc_conv").get_weights()[0], dtype=np.float64)[..., 0]  # (H, W, C)
+    assert kernel.shape == feature_map.shape[1:]
+    oracle = _bn(np.einsum("bhwc,hwc->bc", feature_map.astype(np.float64), kernel), model.get_layer("gdc_bn"))
+    assert got.shape == (5, 6)
+    np.testing.assert_allclose(got, oracle, rtol=1e-4, atol=1e-5)
+
+
+def test_flatten_keeps_every_position_after_bn(feature_map: np.ndarray) -> None:
+    model, got = _pooled("flatten", feature_map)
+    oracle = _bn(feature_map.astype(np.float64), model.get_layer("out_bn")).reshape(5, -1)  # row-major H, W, C
+    np.testing.assert_allclose(got, oracle, rtol=1e-4, atol=1e-5)
+
+
+def test_small_cnn_pooling_changes_only_the_pooling() -> None:
+    towers = {p: get_tower("small_cnn", input_shape=(32, 32, 3), embedding_dim=16, width=8, blocks=3, pooling=p)
+              for p in ("avg", "gdc", "flatten")}
+    h, c = 32 // 2 ** 3, 8 * 2 ** 2  # the last map: 4 x 4 x 32
+    avg = towers["avg"].count_params()
+    assert towers["gdc"].count_params() == avg + h * h * c + 4 * c  # the depthwise kernel + its BN
+    assert towers["flatten"].count_params() == avg + 4 * c + (h * h * c - c) * 16  # BN + a wider embedding_dense
+    for tower in towers.values():
+        emb = np.asarray(tower(_images(2, 32), training=False))
+        np.testing.assert_allclose(np.linalg.norm(emb, axis=1), 1.0, rtol=1e-5)
+
+
+def test_unknown_pooling_is_a_config_error_naming_the_key() -> None:
+    from siamese.config import load_config
+    from siamese.training.build import build_tower
+
+    cfg = load_config(None, ["model.tower_args={width: 8, pooling: max}", "faces.size=32"])
+    with pytest.raises(ConfigError, match=r"model.tower_args: small_cnn: pooling must be one of avg, gdc, flatten, "
+                                          r"got 'max'"):
+        build_tower(cfg)
