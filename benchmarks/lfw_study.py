@@ -119,6 +119,9 @@ ROWS: dict[str, list[str]] = {
     # its control for the singletons: is the gain the loss's or the data's? Both: 0.900 +- 0.007 over 3 seeds, level
     # with the contrastive singletons row (RESULTS)
     "triplet_single": ["loss.name=triplet_semihard", "loss.margin=0.3", "loss.margin_schedule=null", *SINGLETONS],
+    # its control for the pooling: does the global depthwise convolution help the contrastive loss alone?
+    "triplet_single_gdc": ["loss.name=triplet_semihard", "loss.margin=0.3", "loss.margin_schedule=null", *SINGLETONS,
+                           "model.tower_args.pooling=gdc"],
 }
 __doc__ += "\n".join(f"  {name}: {' '.join(o)}" for name, o in ROWS.items()) + "\n"
 
