@@ -15,10 +15,13 @@ from typing import Any
 import keras
 from keras import ops
 
+from siamese import distances
+from siamese.errors import ConfigError
 from siamese.losses import miners as miners_lib
 from siamese.losses import reducers as reducers_lib
 from siamese.losses.base import DistanceFn, EmbeddingLoss, embedding_inputs, resolve_distance
 from siamese.losses.contrastive import contrastive_terms
+from siamese.losses.memory import CrossBatchMemory
 
 
 def mined_pair_loss(pdist: Any, positives: Any, negatives: Any, margin: Any, pos_margin: Any,
@@ -50,6 +53,11 @@ class BatchContrastiveLoss(EmbeddingLoss):
     ``reducer``: ``"balanced"`` (default), ``"mean"``, ``"avg_nonzero"``, ``"balanced_nonzero"``. ``balanced``
     (old, one release): ``True`` = ``reducer="balanced"``, ``False`` = ``reducer="mean"``. Margins ``margin`` /
     ``pos_margin`` in :attr:`margins`. See :class:`~siamese.losses.base.EmbeddingLoss` for ``distance``.
+
+    ``memory_size`` > 0 adds a cross-batch memory (:mod:`siamese.losses.memory`, XBM) of the last ``memory_size``
+    embeddings (width ``memory_dim``), filled from step ``memory_start`` on: the loss becomes the batch's plus
+    ``memory_weight`` times the same term over the batch-to-memory pairs, mined and reduced alike (miner
+    ``all_pairs`` or ``margin_violators``; TensorFlow backend). Every call is a training step: it updates the memory.
     """
 
     miner_kind = "pairs"
@@ -68,12 +76,26 @@ class BatchContrastiveLoss(EmbeddingLoss):
         name: str = "batch_contrastive_loss",
         dtype: str | None = None,
         distance_metric: str | DistanceFn | None = None,
+        memory_size: int = 0,
+        memory_dim: int | None = None,
+        memory_start: int = 0,
+        memory_weight: float = 1.0,
     ) -> None:
         if balanced is not None and reducer is None:
             reducer = "balanced" if balanced else "mean"
         super().__init__(margin=margin, distance=distance, miner=miner, reducer=reducer, reduction=reduction,
                          name=name, dtype=dtype, distance_metric=distance_metric)
         self.pos_margin = self.add_margin("pos_margin", pos_margin)
+        self.memory_weight = float(memory_weight)
+        self.memory: CrossBatchMemory | None = None
+        if memory_size:
+            if self.miner.name not in ("all_pairs", "margin_violators"):
+                raise ConfigError(f"loss.miner: {self.miner.name!r} mines within the batch; the cross-batch memory "
+                                  "takes all_pairs or margin_violators")
+            if not isinstance(self.distance, distances.Distance):
+                raise ConfigError("loss.args.memory_size: the cross-batch memory needs a named distance, "
+                                  "not a callable")
+            self.memory = CrossBatchMemory(memory_size, memory_dim, memory_start)
 
     @property
     def balanced(self) -> bool:
@@ -82,3 +104,17 @@ class BatchContrastiveLoss(EmbeddingLoss):
 
     def mined_loss(self, pdist: Any, positives: Any, negatives: Any) -> Any:
         return mined_pair_loss(pdist, positives, negatives, self.margin, self.pos_margin, self.miner, self.reducer)
+
+    def reduced(self, y_true: Any, y_pred: Any, sample_weight: Any = None) -> Any:
+        value = super().reduced(y_true, y_pred, sample_weight)
+        if self.memory is None:
+            return value
+        memory_value = self.mined_loss(*self.memory.pairs(y_true, y_pred, self.distance))
+        self.memory.update(y_true, y_pred)
+        return value + self.memory_weight * memory_value
+
+    def get_config(self) -> dict[str, Any]:
+        config = super().get_config()
+        if self.memory is not None:
+            config.update(self.memory.get_config(), memory_weight=self.memory_weight)
+        return config

@@ -219,6 +219,8 @@ def build_loss(cfg: dict[str, Any]) -> Any:
             kwargs.setdefault("distance", cfg["model"]["distance"])
         elif "distance_metric" in params:
             kwargs.setdefault("distance_metric", cfg["model"]["distance"])
+    if kwargs.get("memory_size") and "memory_dim" in params:
+        kwargs.setdefault("memory_dim", cfg["model"]["embedding_dim"])
     try:
         return cls(**kwargs)
     except (TypeError, ValueError) as e:
