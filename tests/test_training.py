@@ -96,6 +96,21 @@ def test_identification_head_trains_jointly_and_is_never_saved(data_root: Path, 
     assert tower.output_shape[-1] == cfg["model"]["embedding_dim"]
 
 
+def test_cross_batch_memory_trains_and_is_never_saved(data_root: Path, tmp_path: Path) -> None:
+    """The memory's variables are in the training model (``LossState``), so its best checkpoint holds them; the
+    saved tower does not."""
+    cfg = load_config(REPO / "configs" / "orl-smoke.yaml", [
+        "loss.name=batch_contrastive", "loss.args={memory_size: 64, memory_start: 0}", "train.epochs=2",
+        "train.steps_per_epoch=3", "data.val_pairs=60", f"data.root={data_root}",
+    ])
+    result = train(cfg, tmp_path / "m", progress=False)
+    assert np.all(np.isfinite(result.history["loss"])) and len(result.history["loss"]) == 2
+    tower = ModelDir(tmp_path / "m").embedding_model()
+    assert not any(layer.name == "loss_state" for layer in tower.layers)
+    assert not any("memory" in w.path for w in tower.weights)
+    assert not (tmp_path / "m" / "best.weights.h5").exists()
+
+
 def test_head_needs_a_batch_loss(data_root: Path, tmp_path: Path) -> None:
     import pytest
 

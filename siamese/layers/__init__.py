@@ -10,6 +10,9 @@
 Every layer is called as ``layer([a, b])`` on ``(batch, dim)`` embeddings and returns ``(batch, 1)`` float32
 distances (small = similar); the values come from the layer's :class:`siamese.distances.Distance`
 (``Layer.measure``). ``Layer.kind`` is the canonical name to record in a model card.
+
+:class:`LossState` is no distance: an identity layer that puts the state of a loss (a cross-batch memory) into the
+training model, so that every backend's compiled step carries it (:mod:`siamese.layers.loss_state`).
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from siamese.layers.base import DistanceLayer, safe_sqrt
 from siamese.layers.cosine import CosineDistance, l2_normalize
 from siamese.layers.euclidean import EuclideanDistance
 from siamese.layers.generic import PairDistance
+from siamese.layers.loss_state import LossState, loss_state_variables
 from siamese.layers.pairwise import (
     angular_distance,
     canonical_metric,
@@ -61,12 +65,14 @@ __all__ = [
     "CosineDistance",
     "DistanceLayer",
     "EuclideanDistance",
+    "LossState",
     "PairDistance",
     "SquaredEuclideanDistance",
     "angular_distance",
     "canonical_metric",
     "get",
     "l2_normalize",
+    "loss_state_variables",
     "names",
     "pairwise_distances",
     "pairwise_euclidean",

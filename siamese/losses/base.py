@@ -92,6 +92,12 @@ class MarginLoss(keras.losses.Loss):
         """Current value of every margin."""
         return {k: float(ops.convert_to_numpy(v)) for k, v in self._margins.items()}
 
+    @property
+    def state_variables(self) -> list[keras.Variable]:
+        """Variables the loss updates itself during training (none here; a cross-batch memory's): a training model
+        must hold them (:class:`siamese.layers.LossState`) for JAX's compiled step to carry the updates."""
+        return []
+
     def __call__(self, y_true: Any, y_pred: Any, sample_weight: Any = None) -> Any:
         if self.reducer is None:
             return super().__call__(y_true, y_pred, sample_weight=sample_weight)

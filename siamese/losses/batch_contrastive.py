@@ -57,7 +57,8 @@ class BatchContrastiveLoss(EmbeddingLoss):
     ``memory_size`` > 0 adds a cross-batch memory (:mod:`siamese.losses.memory`, XBM) of the last ``memory_size``
     embeddings (width ``memory_dim``), filled from step ``memory_start`` on: the loss becomes the batch's plus
     ``memory_weight`` times the same term over the batch-to-memory pairs, mined and reduced alike (miner
-    ``all_pairs`` or ``margin_violators``; TensorFlow backend). Every call is a training step: it updates the memory.
+    ``all_pairs`` or ``margin_violators``). Every call is a training step: it updates the memory. Its variables are
+    :attr:`state_variables`, which the training model must hold on JAX (:class:`siamese.layers.LossState`).
     """
 
     miner_kind = "pairs"
@@ -101,6 +102,11 @@ class BatchContrastiveLoss(EmbeddingLoss):
     def balanced(self) -> bool:
         """Old flag (one release): whether the reducer is ``balanced``."""
         return self.reducer.name == "balanced"
+
+    @property
+    def state_variables(self) -> list[keras.Variable]:
+        """The cross-batch memory's variables (``[]`` without a memory)."""
+        return [] if self.memory is None else self.memory.variables
 
     def mined_loss(self, pdist: Any, positives: Any, negatives: Any) -> Any:
         return mined_pair_loss(pdist, positives, negatives, self.margin, self.pos_margin, self.miner, self.reducer)

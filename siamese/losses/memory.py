@@ -8,8 +8,11 @@ slowly once training has settled, so the memory is filled only from step ``start
 
 Conventions: ``labels`` integer identities ``(n,)`` or ``(n, 1)`` (label equality = same person), ``embeddings``
 ``(n, dim)``; the memory is first in, first out, the newest batch in the first rows. Updating assigns variables
-inside the compiled train step, so it needs ``KERAS_BACKEND=tensorflow`` (the JAX trainer keeps no state of a loss)
-and one replica.
+inside the compiled train step. TensorFlow assigns them in place; JAX's compiled step carries only the training
+model's own variables, so there the model must hold :attr:`CrossBatchMemory.variables`: put
+:class:`siamese.layers.LossState` on the tower's output in the training model (``siamese train`` does, on both
+backends). Traced by JAX without that, the memory raises :class:`~siamese.errors.ConfigError` rather than stay
+silently empty. One replica or process (``siamese train`` refuses more).
 """
 
 from __future__ import annotations
@@ -24,6 +27,16 @@ from siamese import distances
 from siamese.errors import ConfigError
 
 
+def _stateless_scope() -> Any:
+    """Keras' active ``StatelessScope`` (where JAX's trainer maps the model's variables to the values it traces),
+    or ``None``; also ``None`` in Keras' symbolic shape pass (``compute_output_spec``), which maps no variable and
+    whose updates are thrown away anyway. Keras exports the classes but not these look-ups: private modules."""
+    from keras.src.backend.common.stateless_scope import get_stateless_scope
+    from keras.src.backend.common.symbolic_scope import in_symbolic_scope
+
+    return None if in_symbolic_scope() else get_stateless_scope()
+
+
 class CrossBatchMemory:
     """FIFO memory of ``size`` embeddings of width ``dim`` and their labels, filled from call ``start`` on."""
 
@@ -34,9 +47,6 @@ class CrossBatchMemory:
             raise ConfigError(f"loss.args.memory_dim: the embedding width, at least 1, got {dim!r}")
         if int(start) < 0:
             raise ConfigError(f"loss.args.memory_start: a step count >= 0, got {start!r}")
-        if keras.backend.backend() != "tensorflow":
-            raise ConfigError(f"loss.args.memory_size: the cross-batch memory needs KERAS_BACKEND=tensorflow "
-                              f"(the backend is {keras.backend.backend()})")
         self.size, self.dim, self.start = int(size), int(dim), int(start)
         self.embeddings = keras.Variable(np.zeros((self.size, self.dim), np.float32), trainable=False,
                                          name="memory_embeddings")
@@ -44,9 +54,26 @@ class CrossBatchMemory:
         self.filled = keras.Variable(np.zeros((self.size,), np.float32), trainable=False, name="memory_filled")
         self.steps = keras.Variable(0.0, dtype="float32", trainable=False, name="memory_steps")
 
+    @property
+    def variables(self) -> list[keras.Variable]:
+        """The memory's state (embeddings, labels, filled slots, step count): what a training model must hold
+        (:class:`siamese.layers.LossState`) for JAX's compiled step to carry the updates."""
+        return [self.embeddings, self.labels, self.filled, self.steps]
+
+    def _check_carried(self) -> None:
+        """Inside a stateless (JAX) trace, the variables must be part of the traced state: otherwise reads see the
+        value at trace time and updates are dropped, and the memory would stay empty without a word."""
+        scope = _stateless_scope()
+        if scope is not None and scope.get_current_value(self.embeddings) is None:
+            raise ConfigError("loss.args.memory_size: the cross-batch memory's variables are not part of the "
+                              "training model, so this compiled step cannot update them; put "
+                              "siamese.layers.LossState(loss.state_variables) on the tower's output in the "
+                              "model you train (siamese train does)")
+
     def pairs(self, labels: Any, embeddings: Any, distance: distances.Distance) -> tuple[Any, Any, Any]:
         """``(cross, positives, negatives)``: float32 ``(n, size)`` distances from the batch to the memory and the
         masks of the genuine / impostor pairs among the filled slots (empty slots are in neither)."""
+        self._check_carried()
         y = ops.reshape(ops.cast(labels, "float32"), (-1, 1))
         cross = distance.cross(ops.cast(embeddings, "float32"), ops.convert_to_tensor(self.embeddings))
         same = ops.cast(ops.equal(y, ops.expand_dims(self.labels, 0)), "float32")
@@ -55,6 +82,7 @@ class CrossBatchMemory:
 
     def update(self, labels: Any, embeddings: Any) -> None:
         """Put the batch in front (once ``start`` calls have been made), dropping the oldest rows; count the call."""
+        self._check_carried()
         x = ops.stop_gradient(ops.cast(embeddings, "float32"))
         y = ops.reshape(ops.cast(labels, "float32"), (-1,))
         on = ops.greater_equal(self.steps, float(self.start))
@@ -66,7 +94,7 @@ class CrossBatchMemory:
     def reset(self) -> None:
         """Empty the memory and restart its step count."""
         for var in (self.embeddings, self.labels, self.filled):
-            var.assign(ops.zeros_like(var))
+            var.assign(ops.zeros(var.shape, var.dtype))
         self.steps.assign(0.0)
 
     def get_config(self) -> dict[str, Any]:

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from siamese.config import dump_config
+from siamese.errors import ConfigError
 from siamese.training import build
 from siamese.training.card import calibrate_on_validation, model_card, validation_distances, validation_figures
 from siamese.training.data import PreparedData, prepare_data
@@ -71,6 +72,27 @@ def _callbacks(cfg: dict[str, Any], out: Path, tower: Any, losses: list[Any], da
     return cbs
 
 
+def with_loss_state(tower: Any, loss: Any) -> Any:
+    """The tower's output, through :class:`siamese.layers.LossState` when ``loss`` keeps state (a cross-batch
+    memory): the training model then holds the loss's variables, so the compiled step carries their updates on
+    every backend (JAX's only carries the model's own). The saved tower never holds them."""
+    from siamese.layers import LossState
+
+    state = getattr(loss, "state_variables", None) or []
+    return LossState(state, name="loss_state")(tower.output) if state else tower.output
+
+
+def check_loss_state(cfg: dict[str, Any], processes: int) -> None:
+    """A cross-batch memory (``loss.args.memory_size``) trains on one process and one replica: refuse more, before
+    anything is read or written."""
+    if not cfg["loss"]["args"].get("memory_size"):
+        return
+    replicas = build.get_strategy().num_replicas_in_sync if build.backend() == "tensorflow" else 1
+    if processes > 1 or replicas > 1:
+        raise ConfigError(f"loss.args.memory_size: the cross-batch memory trains on one process and one replica "
+                          f"(this run has {processes} processes, {replicas} replicas); drop loss.args.memory_size")
+
+
 def _multi_output_model(cfg: dict[str, Any], tower: Any, loss: Any, data: PreparedData,
                         compile_args: dict[str, Any], augment: Any, teacher: TeacherTargets | None,
                         shard: tuple[int, int] = (0, 1)) -> tuple[Any, Any, Any]:
@@ -86,7 +108,7 @@ def _multi_output_model(cfg: dict[str, Any], tower: Any, loss: Any, data: Prepar
 
     t = cfg["train"]
     classes, labels = np.unique(data.train_labels, return_inverse=True)  # class ids 0..C-1
-    emb = tower.output
+    emb = with_loss_state(tower, loss)
     outputs: dict[str, Any] = {"embedding": emb}
     losses: dict[str, Any] = {"embedding": loss}
     weights: dict[str, float] = {"embedding": 1.0}
@@ -127,6 +149,7 @@ def train(cfg: dict[str, Any], out_dir: str | os.PathLike[str], progress: bool =
     build.check_head(cfg)
     build.check_backend(cfg)
     chief = build.join_processes()  # multi-process data parallelism when SIAMESE_COORDINATOR & co. are set
+    check_loss_state(cfg, build.data_shard()[1])
     head_loss = None
     build.set_seeds(cfg["seed"])
     if data is None:
@@ -158,7 +181,8 @@ def train(cfg: dict[str, Any], out_dir: str | os.PathLike[str], progress: bool =
                                        steps=t["steps_per_epoch"], augment=augment, shard=shard)
                 tower = model.get_layer("tower")
             elif cfg["model"]["head"] is None and teacher is None:
-                model = tower
+                stateful = bool(getattr(loss, "state_variables", None))
+                model = keras.Model(tower.input, with_loss_state(tower, loss)) if stateful else tower
                 model.compile(**compile_args)
                 ds = sdata.PKBatches(data.train_faces, data.train_labels, P=t["pk"]["P"], K=t["pk"]["K"],
                                      seed=cfg["seed"], steps=t["steps_per_epoch"], augment=augment, shard=shard,

@@ -1,5 +1,7 @@
 """Cross-batch memory of BatchContrastiveLoss against a numpy simulation of the FIFO memory and of every pair;
-its state inside a compiled (XLA) train step; config round trip and the errors."""
+its state inside a compiled (XLA) train step of a model that holds it (``LossState``); config round trip and the
+errors. The backend-neutral tests run again under ``KERAS_BACKEND=jax`` (a subprocess), where the compiled step
+carries only the model's own variables."""
 
 from __future__ import annotations
 
@@ -62,6 +64,15 @@ def test_loss_with_memory_matches_a_numpy_simulation(rng, size: int, start: int,
     assert got[-1] != pytest.approx(float(plain(*batches[-1])), rel=1e-3)
 
 
+def _training_model(loss: BatchContrastiveLoss) -> tuple[keras.Model, keras.Model]:
+    """``(tower, model)``: a unit-norm dense tower, and the model to train, which also holds the loss's memory."""
+    from siamese.layers import LossState
+
+    inputs = keras.Input((8,))
+    tower = keras.Model(inputs, keras.layers.UnitNormalization()(keras.layers.Dense(6)(inputs)))
+    return tower, keras.Model(tower.input, LossState(loss.state_variables)(tower.output))
+
+
 @pytest.mark.parametrize("jit_compile", [False, True])
 def test_compiled_train_steps_update_the_memory_as_eager_calls_do(rng, jit_compile: bool) -> None:
     """A compiled fit with a zero learning rate: the memory after 4 steps holds the tower's embeddings of the last
@@ -69,12 +80,13 @@ def test_compiled_train_steps_update_the_memory_as_eager_calls_do(rng, jit_compi
     keras.utils.set_random_seed(0)
     xs = rng.normal(size=(40, 8)).astype("float32")
     ys = rng.integers(0, 5, size=40)
-    model = keras.Sequential([keras.Input((8,)), keras.layers.Dense(6), keras.layers.UnitNormalization()])
     loss = BatchContrastiveLoss(margin=1.0, pos_margin=0.2, reducer="avg_nonzero", memory_size=24, memory_dim=6,
                                 memory_start=1)
+    tower, model = _training_model(loss)
+    assert [v.path for v in model.non_trainable_variables] == [v.path for v in loss.memory.variables]
     model.compile(optimizer=keras.optimizers.SGD(0.0), loss=loss, jit_compile=jit_compile)
     hist = model.fit(xs, ys, batch_size=10, epochs=1, shuffle=False, verbose=0)
-    emb = model.predict(xs, batch_size=40, verbose=0)
+    emb = keras.ops.convert_to_numpy(tower.predict(xs, batch_size=40, verbose=0))
     batches = [(ys[i:i + 10], emb[i:i + 10]) for i in range(0, 40, 10)]
     want = np.concatenate([emb[30:40], emb[20:30], emb[10:20][:4]])  # steps 1-3 enqueued, 24 rows kept
     np.testing.assert_allclose(keras.ops.convert_to_numpy(loss.memory.embeddings), want, atol=1e-5)
@@ -83,9 +95,37 @@ def test_compiled_train_steps_update_the_memory_as_eager_calls_do(rng, jit_compi
     assert float(keras.ops.convert_to_numpy(loss.memory.steps)) == 4.0
     # Keras logs the running mean of the step losses over the epoch
     assert hist.history["loss"][0] == pytest.approx(np.mean(_oracle(batches, 24, 1, 1.0)), rel=1e-4)
+    assert len(tower.weights) == 2  # the tower that would be saved holds none of the memory
+
+
+def test_the_best_checkpoint_of_the_training_model_restores_the_memory(rng, tmp_path) -> None:
+    loss = BatchContrastiveLoss(margin=1.0, reducer="avg_nonzero", memory_size=12, memory_dim=6)
+    _, model = _training_model(loss)
+    model.compile(optimizer=keras.optimizers.SGD(0.01), loss=loss)
+    model.fit(rng.normal(size=(20, 8)).astype("float32"), rng.integers(0, 4, size=20), batch_size=10, verbose=0)
+    saved = keras.ops.convert_to_numpy(loss.memory.embeddings)
+    model.save_weights(tmp_path / "best.weights.h5")
+    loss.memory.reset()
+    assert float(keras.ops.sum(loss.memory.filled)) == 0.0
+    model.load_weights(tmp_path / "best.weights.h5")
+    np.testing.assert_array_equal(keras.ops.convert_to_numpy(loss.memory.embeddings), saved)
+    assert np.abs(saved).sum() > 0
+
+
+def test_a_jax_step_without_the_memory_in_its_model_is_a_config_error(rng) -> None:
+    """JAX would trace the memory's variables as constants and drop their updates: a silent empty memory."""
+    if keras.backend.backend() != "jax":
+        pytest.skip("TensorFlow assigns the loss's variables in place; JAX only: run by test_the_memory_on_jax")
+    loss = BatchContrastiveLoss(margin=1.0, memory_size=12, memory_dim=6)
+    tower, _ = _training_model(loss)
+    tower.compile(optimizer=keras.optimizers.SGD(0.01), loss=loss)
+    with pytest.raises(ConfigError, match="LossState"):
+        tower.fit(rng.normal(size=(20, 8)).astype("float32"), rng.integers(0, 4, size=20), batch_size=10, verbose=0)
 
 
 def test_gradient_reaches_the_batch_and_not_the_memory(rng) -> None:
+    if keras.backend.backend() != "tensorflow":
+        pytest.skip("a GradientTape check")
     import tensorflow as tf
 
     (y0, x0), (y1, x1) = _batches(rng, calls=2)
@@ -125,10 +165,34 @@ def test_bad_memory_settings_are_config_errors(kwargs: dict, match: str) -> None
         BatchContrastiveLoss(**kwargs)
 
 
-def test_memory_refuses_a_backend_that_keeps_no_loss_state(monkeypatch) -> None:
-    monkeypatch.setattr(keras.backend, "backend", lambda: "jax")
-    with pytest.raises(ConfigError, match="KERAS_BACKEND=tensorflow"):
-        CrossBatchMemory(8, 6)
+def test_the_memory_on_jax() -> None:
+    """The numpy oracle, the compiled steps, the checkpoint, the reset and the missing-``LossState`` error, again
+    under ``KERAS_BACKEND=jax``."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    if keras.backend.backend() == "jax":
+        pytest.skip("already running on JAX")
+    repo = Path(__file__).resolve().parents[2]
+    env = dict(os.environ, KERAS_BACKEND="jax", JAX_PLATFORMS="cpu", TF_CPP_MIN_LOG_LEVEL="2")
+    done = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", __file__, "-k",
+                           "numpy_simulation or compiled_train_steps or best_checkpoint or without_the_memory or "
+                           "round_trip"], capture_output=True, text=True, env=env, timeout=300, cwd=repo)
+    assert done.returncode == 0, done.stdout[-3000:]
+    assert "8 passed" in done.stdout, done.stdout[-1500:]
+
+
+def test_more_than_one_process_is_refused_before_anything_is_read() -> None:
+    from siamese.config import validate
+    from siamese.training.fit import check_loss_state
+
+    cfg = validate({"loss": {"name": "batch_contrastive", "args": {"memory_size": 32}}})
+    check_loss_state(cfg, 1)
+    check_loss_state(validate({}), 2)  # no memory: any number of processes
+    with pytest.raises(ConfigError, match="one process and one replica"):
+        check_loss_state(cfg, 2)
 
 
 def test_build_loss_gives_the_memory_the_model_embedding_width() -> None:

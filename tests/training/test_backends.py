@@ -35,9 +35,13 @@ def _env(data_root: Path, **extra: str) -> dict[str, str]:
     return worker_env(SIAMESE_DATA=str(data_root), TF_CPP_MIN_LOG_LEVEL="2", **extra)
 
 
-def _train(out: Path, env: dict[str, str], log: Path) -> subprocess.Popen:
+#: a cross-batch memory of two batches, filled from the first step
+MEMORY = ["--set", "loss.args={memory_size: 16, memory_start: 0}"]
+
+
+def _train(out: Path, env: dict[str, str], log: Path, extra: tuple[str, ...] = ()) -> subprocess.Popen:
     cmd = [sys.executable, "-c", "import sys; from siamese.cli.app import main; sys.exit(main())", "train",
-           str(REPO / "configs" / "orl-smoke.yaml"), "--out", str(out), "--json", "--quiet", *TINY]
+           str(REPO / "configs" / "orl-smoke.yaml"), "--out", str(out), "--json", "--quiet", *TINY, *extra]
     return subprocess.Popen(cmd, env=env, stdout=open(log, "wb"), stderr=subprocess.STDOUT)  # noqa: SIM115
 
 
@@ -50,6 +54,7 @@ def runs(tmp_path_factory: pytest.TempPathFactory, data_root: Path) -> dict[str,
         jobs[f"worker{k}"] = (tmp / "multi", _env(data_root, SIAMESE_COORDINATOR=coordinator,
                                                   SIAMESE_NUM_PROCESSES="2", SIAMESE_PROCESS_ID=str(k)))
     procs = {name: _train(out, env, tmp / f"{name}.log") for name, (out, env) in jobs.items()}
+    procs["memory"] = _train(tmp / "memory", _env(data_root), tmp / "memory.log", tuple(MEMORY))
     try:
         for name, proc in procs.items():
             code = proc.wait(timeout=TIMEOUT_S)
@@ -59,7 +64,7 @@ def runs(tmp_path_factory: pytest.TempPathFactory, data_root: Path) -> dict[str,
             if proc.poll() is None:
                 proc.kill()
                 proc.wait(timeout=30)
-    return {"single": tmp / "single", "multi": tmp / "multi", "logs": tmp}
+    return {"single": tmp / "single", "multi": tmp / "multi", "memory": tmp / "memory", "logs": tmp}
 
 
 def _result(runs: dict[str, Path], name: str) -> dict:
@@ -95,6 +100,20 @@ def test_two_processes_train_what_one_process_trains(runs: dict[str, Path]) -> N
     w0, w1 = _result(runs, "worker0"), _result(runs, "worker1")
     assert w0["validation"] == pytest.approx(w1["validation"], rel=1e-6)  # the same weights on both processes
     assert sorted(p.name for p in runs["multi"].iterdir()) == sorted(p.name for p in runs["single"].iterdir())
+
+
+def test_a_jax_run_trains_with_the_cross_batch_memory(runs: dict[str, Path]) -> None:
+    """The memory's variables ride in JAX's compiled step through the training model's ``LossState`` (without it
+    the step stops with a ConfigError): the run's loss parts from the same run without the memory, which it equals
+    but for the memory's pairs, and the saved tower holds none of the memory."""
+    from siamese.model_dir import ModelDir
+
+    single, memory = ModelDir(runs["single"]), ModelDir(runs["memory"])
+    assert memory.card["backend"] == "jax" and "memory_size: 16" in (runs["memory"] / "config.yaml").read_text()
+    h1 = json.loads((runs["single"] / "history.json").read_text())
+    h2 = json.loads((runs["memory"] / "history.json").read_text())
+    assert np.all(np.isfinite(h2["loss"])) and h2["loss"] != pytest.approx(h1["loss"], rel=1e-3)
+    assert [w.shape for w in memory.embedding_model().weights] == [w.shape for w in single.embedding_model().weights]
 
 
 # Run the CLI as on a machine with JAX and no TensorFlow (the GPU machines this project is lent): every meta-path
