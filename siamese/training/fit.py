@@ -90,7 +90,8 @@ def check_loss_state(cfg: dict[str, Any], processes: int) -> None:
     replicas = build.get_strategy().num_replicas_in_sync if build.backend() == "tensorflow" else 1
     if processes > 1 or replicas > 1:
         raise ConfigError(f"loss.args.memory_size: the cross-batch memory trains on one process and one replica "
-                          f"(this run has {processes} processes, {replicas} replicas); drop loss.args.memory_size")
+                          f"(this run has {processes} processes, {replicas} replicas); train without it: "
+                          f"--set 'loss.args={{}}'")
 
 
 def _multi_output_model(cfg: dict[str, Any], tower: Any, loss: Any, data: PreparedData,
