@@ -76,9 +76,9 @@ def with_loss_state(tower: Any, loss: Any) -> Any:
     """The tower's output, through :class:`siamese.layers.LossState` when ``loss`` keeps state (a cross-batch
     memory): the training model then holds the loss's variables, so the compiled step carries their updates on
     every backend (JAX's only carries the model's own). The saved tower never holds them."""
-    from siamese.layers import LossState
+    from siamese.layers import LossState, loss_state_variables
 
-    state = getattr(loss, "state_variables", None) or []
+    state = loss_state_variables(loss)
     return LossState(state, name="loss_state")(tower.output) if state else tower.output
 
 
@@ -182,7 +182,9 @@ def train(cfg: dict[str, Any], out_dir: str | os.PathLike[str], progress: bool =
                                        steps=t["steps_per_epoch"], augment=augment, shard=shard)
                 tower = model.get_layer("tower")
             elif cfg["model"]["head"] is None and teacher is None:
-                stateful = bool(getattr(loss, "state_variables", None))
+                from siamese.layers import loss_state_variables
+
+                stateful = bool(loss_state_variables(loss))
                 model = keras.Model(tower.input, with_loss_state(tower, loss)) if stateful else tower
                 model.compile(**compile_args)
                 ds = sdata.PKBatches(data.train_faces, data.train_labels, P=t["pk"]["P"], K=t["pk"]["K"],
