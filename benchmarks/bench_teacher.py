@@ -9,8 +9,14 @@
   Its decisions at face_recognition's fixed tolerance 0.6 are reported too (``at_fixed_threshold``).
 * each model directory: ``siamese.api.evaluate`` (YuNet alignment, centre-crop fallback, flip-averaged embedding,
   LiteRT engine).
+* each ``--protocol NAME=RUN``: a run folder of ``siamese benchmark lfw`` (View 2 by its protocol, one training per
+  fold): the accuracies its ``fold-K/fold.json`` records hold, each fold scored by the model trained without its
+  people, beside dlib's on the same folds; its time per face is that of the first fold model still on disk.
 Accuracy: the pairs file's official folds when it has them (View 2 ``pairs.txt``), else 10 seeded stratified folds
 (View 1 ``pairsDevTest.txt``); the threshold of each fold is chosen on the other folds. Mean +- standard error.
+
+    SIAMESE_THREADS=1 python benchmarks/bench_teacher.py --pairs $SIAMESE_DATA/lfw/pairs.txt \
+        --protocol student=benchmarks/view2-student --protocol no-teacher=runs/view2-cpu
 
 Time per face: the same ``--timing-photos`` photos, one at a time, after one warm-up photo: dlib's detection +
 landmarks + descriptor, against our detection + alignment + LiteRT embedding (without and with flip). Run with
@@ -53,6 +59,49 @@ def dlib_scores(pairs: object, progress: bool) -> dict:
     result = evaluate_distances(d, pairs.same, folds=protocol_folds(pairs.same, official)).to_dict()
     return {"kfold": result["kfold"], "pairs": int(len(d)), "pairs_without_descriptor": missing,
             "photos_without_face": len(te.errors), "at_fixed_threshold": _decisions(d, pairs.same, DLIB_TOLERANCE)}
+
+
+def protocol_scores(run: Path, pairs: object, dlib_kfold: dict) -> dict:
+    """The row of a ``siamese benchmark lfw`` run folder from its finished folds' records: fold accuracies, mean +-
+    standard error (ddof=1), ROC AUC pooled over each fold's pairs under its own model, and dlib's mean over the
+    same folds. All records must share one settings hash (one config, pairs file and ``--flip``)."""
+    from sklearn.metrics import roc_auc_score
+
+    from siamese.benchmark import FOLD_FILE, FOLD_FORMAT
+
+    records = [json.loads(f.read_text(encoding="utf-8")) for f in sorted(run.glob(f"fold-*/{FOLD_FILE}"))]
+    if not records:
+        raise SystemExit(f"{run}: no finished fold (no fold-K/{FOLD_FILE})")
+    if {r.get("format") for r in records} != {FOLD_FORMAT} or len({r["settings"] for r in records}) != 1:
+        raise SystemExit(f"{run}: its folds were not run with one config, pairs file and --flip")
+    same, official = np.asarray(pairs.same), np.asarray(pairs.folds)
+    if (official < 0).all():
+        raise SystemExit("--protocol: --pairs must be the file the run was scored on, with its official folds "
+                         "(View 2 pairs.txt)")
+    records.sort(key=lambda r: r["fold"])
+    acc = np.asarray([r["accuracy"] for r in records])
+    ds, ss = [], []
+    for r in records:
+        index = np.asarray(r["pair_index"])
+        if index.max() >= len(same):
+            raise SystemExit(f"{run}: fold {r['fold']} scored pairs beyond the {len(same)} given by --pairs")
+        test = official[index] == r["fold"]
+        ds.append(np.asarray(r["distances"])[test])
+        ss.append(same[index][test])
+    ids = [int(r["fold"]) for r in records]
+    dlib_acc = dict(zip(dlib_kfold["fold_ids"], dlib_kfold["fold_accuracies"], strict=True))
+    std = float(np.std(acc, ddof=1)) if acc.size >= 2 else None
+    return {"fold_ids": ids, "fold_accuracies": acc.tolist(), "mean_accuracy": float(acc.mean()), "std": std,
+            "standard_error": std / float(np.sqrt(acc.size)) if std is not None else None,
+            "complete": ids == sorted(dlib_acc) and sum(len(d) for d in ds) == len(same),
+            "roc_auc": float(roc_auc_score(np.concatenate(ss), -np.concatenate(ds))),
+            "dlib_same_folds": float(np.mean([dlib_acc[k] for k in ids])), "run": str(run),
+            "seconds_per_fold": [r["seconds"] for r in records]}
+
+
+def fold_model(run: Path) -> Path | None:
+    """The first fold model of a protocol run still on disk (models are not kept in the repository)."""
+    return next((m for m in sorted(run.glob("fold-*/model")) if (m / "embedding.tflite").exists()), None)
 
 
 DLIB_TOLERANCE = 0.6  # face_recognition.compare_faces' default: the same person when the distance is <= 0.6
@@ -114,6 +163,8 @@ def main() -> int:
     ap.add_argument("--pairs", type=Path, required=True)
     ap.add_argument("--images", type=Path, default=None)
     ap.add_argument("--model", action="append", default=[], help="NAME=MODEL_DIR (repeatable)")
+    ap.add_argument("--protocol", action="append", default=[],
+                    help="NAME=RUN: a `siamese benchmark lfw` run folder scored on --pairs (repeatable)")
     ap.add_argument("--timing-photos", type=int, default=101)
     ap.add_argument("--out", type=Path, default=None)
     ap.add_argument("--progress", action="store_true")
@@ -127,16 +178,27 @@ def main() -> int:
         rows[name] = {"kfold": d["kfold"], "pairs": d["n_pairs"], "fallbacks": len(rep.fallbacks),
                       "roc_auc": d["roc_auc"], "model_dir": str(path),
                       "at_calibrated_threshold": at_own_threshold(path, pairs)}
+    timed = dict(models)
+    for name, run in (m.split("=", 1) for m in args.protocol):
+        rows[name] = protocol_scores(Path(run), pairs, rows["dlib"]["kfold"])
+        model = fold_model(Path(run))
+        if model is not None:
+            rows[name]["timed_model"] = timed[name] = str(model)
     photos = sorted(set(map(str, pairs.paths_a)))[: args.timing_photos]
-    timing = time_per_face(photos, models)
+    timing = time_per_face(photos, timed)
     out = {"pairs_file": str(args.pairs), "rows": rows, "seconds_per_face": timing,
            "speedup_vs_dlib": {k: timing["dlib"] / v for k, v in timing.items() if k != "dlib"},
            "machine": f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores",
            "threads": os.environ.get("SIAMESE_THREADS", "all"), "date": time.strftime("%Y-%m-%d")}
     for name, r in rows.items():
-        k = r["kfold"]
-        print(f"{name:12s} {k['mean_accuracy']:.4f} +- {k['standard_error']:.4f} ({k['n_folds']} folds, "
-              f"{r['pairs']} pairs)", file=sys.stderr)
+        if "kfold" in r:
+            k = r["kfold"]
+            print(f"{name:12s} {k['mean_accuracy']:.4f} +- {k['standard_error']:.4f} ({k['n_folds']} folds, "
+                  f"{r['pairs']} pairs)", file=sys.stderr)
+        else:
+            se = f" +- {r['standard_error']:.4f}" if r["standard_error"] is not None else ""
+            print(f"{name:12s} {r['mean_accuracy']:.4f}{se} (protocol, folds {r['fold_ids']}; dlib on them "
+                  f"{r['dlib_same_folds']:.4f})", file=sys.stderr)
     for name, s in timing.items():
         print(f"{name:22s} {1000 * s:7.1f} ms/face", file=sys.stderr)
     if args.out:
