@@ -165,10 +165,13 @@ def main() -> int:
     ap.add_argument("--model", action="append", default=[], help="NAME=MODEL_DIR (repeatable)")
     ap.add_argument("--protocol", action="append", default=[],
                     help="NAME=RUN: a `siamese benchmark lfw` run folder scored on --pairs (repeatable)")
-    ap.add_argument("--timing-photos", type=int, default=101)
+    ap.add_argument("--timing-photos", type=int, default=101,
+                    help="photos timed per row, the first one a warm-up (0: no timing)")
     ap.add_argument("--out", type=Path, default=None)
     ap.add_argument("--progress", action="store_true")
     args = ap.parse_args()
+    if args.timing_photos < 0 or args.timing_photos == 1:
+        ap.error("--timing-photos must be 0 (no timing) or at least 2 (a warm-up photo and a timed one)")
     models = dict(m.split("=", 1) for m in args.model)
     pairs = load_pairs(args.pairs, args.images)
     rows: dict[str, dict] = {"dlib": dlib_scores(pairs, args.progress)}
@@ -185,7 +188,7 @@ def main() -> int:
         if model is not None:
             rows[name]["timed_model"] = timed[name] = str(model)
     photos = sorted(set(map(str, pairs.paths_a)))[: args.timing_photos]
-    timing = time_per_face(photos, timed)
+    timing = time_per_face(photos, timed) if args.timing_photos else {}
     out = {"pairs_file": str(args.pairs), "rows": rows, "seconds_per_face": timing,
            "speedup_vs_dlib": {k: timing["dlib"] / v for k, v in timing.items() if k != "dlib"},
            "machine": f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores",

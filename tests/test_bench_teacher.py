@@ -73,3 +73,13 @@ def test_folds_of_other_settings_or_pairs_without_folds_are_refused(tmp_path: Pa
         bench.protocol_scores(one, SimpleNamespace(same=pairs.same, folds=np.full(120, -1)), dlib)
     with pytest.raises(SystemExit, match="no finished fold"):
         bench.protocol_scores(tmp_path / "empty", pairs, dlib)
+
+
+@pytest.mark.parametrize("photos", ["1", "-3"])
+def test_a_timing_without_a_timed_photo_is_refused_before_any_work(photos: str, monkeypatch, capsys) -> None:
+    """--timing-photos 0 skips the timing; 1 would time nothing after its warm-up photo (it crashed on 0 before)."""
+    monkeypatch.setattr("sys.argv", ["bench_teacher.py", "--pairs", "does-not-exist.txt", "--timing-photos", photos])
+    with pytest.raises(SystemExit) as e:
+        bench.main()
+    assert e.value.code == 2
+    assert "--timing-photos" in capsys.readouterr().err
