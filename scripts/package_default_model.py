@@ -2,10 +2,14 @@
 
     python scripts/package_default_model.py runs/lfw-student --evaluation runs/lfw-student-view1.json \\
         --extra benchmarks/out/teacher_vs_student.json
+    python scripts/package_default_model.py siamese/assets/default_model --keep-figures --extra NEW.json
+
 
 Copies the card, the Keras tower, the TFLite file, the calibration, the config and the history, and adds to the
 card an ``about`` section: what it was trained on, the teacher and the licences, and the figures given as
-``siamese evaluate --json`` output (View 1) -- never a figure typed in by hand. Refuses a model over 5 MB, one
+``siamese evaluate --json`` output (View 1) or a benchmark's JSON report -- never a figure typed in by hand.
+``--keep-figures`` repackages a model that already has an ``about`` section (the packaged one) with its figures and
+source kept and the new files added. Refuses a model over 5 MB, one
 without its TFLite file, or one whose files do not match its card.
 """
 
@@ -53,6 +57,8 @@ def main() -> int:
                     help="'siamese evaluate --json' output to record in the card (repeatable)")
     ap.add_argument("--extra", type=Path, action="append", default=[],
                     help="further JSON figures (a benchmark's output) to record under about.figures")
+    ap.add_argument("--keep-figures", action="store_true",
+                    help="keep the figures and source already in MODEL's card (adding a figure to the packaged model)")
     ap.add_argument("--out", type=Path, default=packaged_model_dir())
     args = ap.parse_args()
 
@@ -69,18 +75,23 @@ def main() -> int:
         print(f"{args.model}: {size / 1e6:.1f} MB is over the 5 MB budget of the default model", file=sys.stderr)
         return 2
     card = dict(md.card)
-    names = [p.name for p in args.evaluation + args.extra]
+    before = card.get("about") or {}
+    if args.keep_figures and not before.get("figures"):
+        print(f"{args.model}: --keep-figures, but its card has no figures to keep", file=sys.stderr)
+        return 2
+    kept = dict(before["figures"]) if args.keep_figures else {}
+    names = list(kept) + [p.name for p in args.evaluation + args.extra]
     if len(set(names)) < len(names):
         print(f"figures are recorded by file name, and these repeat: {sorted(names)}", file=sys.stderr)
         return 2
-    figures = {p.name: json.loads(p.read_text()) for p in args.evaluation + args.extra}
+    figures = kept | {p.name: json.loads(p.read_text()) for p in args.evaluation + args.extra}
     card["about"] = {
         "what": "The default model of siamese: used by verify, enroll and identify when no model is given.",
         "training_data": card.get("training_data"),
         "teacher": card.get("teacher"),
         "licences": LICENCES,
         "figures": figures,
-        "source_dir": str(args.model),
+        "source_dir": before.get("source_dir", str(args.model)) if args.keep_figures else str(args.model),
     }
     staging = args.out.with_name(f".{args.out.name}.new")  # built and checked beside it, then swapped in
     shutil.rmtree(staging, ignore_errors=True)
