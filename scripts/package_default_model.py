@@ -4,13 +4,12 @@
         --extra benchmarks/out/teacher_vs_student.json
     python scripts/package_default_model.py siamese/assets/default_model --keep-figures --extra NEW.json
 
-
 Copies the card, the Keras tower, the TFLite file, the calibration, the config and the history, and adds to the
 card an ``about`` section: what it was trained on, the teacher and the licences, and the figures given as
 ``siamese evaluate --json`` output (View 1) or a benchmark's JSON report -- never a figure typed in by hand.
 ``--keep-figures`` repackages a model that already has an ``about`` section (the packaged one) with its figures and
-source kept and the new files added. Refuses a model over 5 MB, one
-without its TFLite file, or one whose files do not match its card.
+source kept and the new files added. Refuses a model over 5 MB, one without its TFLite file, or one whose files do
+not match its card.
 """
 
 from __future__ import annotations
@@ -75,11 +74,11 @@ def main() -> int:
         print(f"{args.model}: {size / 1e6:.1f} MB is over the 5 MB budget of the default model", file=sys.stderr)
         return 2
     card = dict(md.card)
-    before = card.get("about") or {}
+    before = (card.get("about") or {}) if args.keep_figures else {}
     if args.keep_figures and not before.get("figures"):
         print(f"{args.model}: --keep-figures, but its card has no figures to keep", file=sys.stderr)
         return 2
-    kept = dict(before["figures"]) if args.keep_figures else {}
+    kept = before.get("figures", {})
     names = list(kept) + [p.name for p in args.evaluation + args.extra]
     if len(set(names)) < len(names):
         print(f"figures are recorded by file name, and these repeat: {sorted(names)}", file=sys.stderr)
@@ -91,7 +90,7 @@ def main() -> int:
         "teacher": card.get("teacher"),
         "licences": LICENCES,
         "figures": figures,
-        "source_dir": before.get("source_dir", str(args.model)) if args.keep_figures else str(args.model),
+        "source_dir": before.get("source_dir", str(args.model)),
     }
     staging = args.out.with_name(f".{args.out.name}.new")  # built and checked beside it, then swapped in
     shutil.rmtree(staging, ignore_errors=True)
