@@ -10,7 +10,9 @@ model. This layer holds them and passes its input through unchanged::
     model.compile(optimizer=..., loss=loss)
 
 It belongs to the training model only: the tower that is saved never contains it (its variables are the loss's,
-not the tower's), and it is not meant to be serialised on its own.
+not the tower's). Its config records each variable's name, shape and dtype, so that the training model serialises
+(Keras' TensorBoard callback writes its JSON); a layer rebuilt from that config holds new zero variables of the same
+specs, tied to no loss, which take saved values through ``set_weights`` / ``load_weights`` like any layer's.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from typing import Any
 import keras
 
 
+@keras.saving.register_keras_serializable(package="siamese")
 class LossState(keras.layers.Layer):
     """Passes ``inputs`` through; holds ``variables`` (non-trainable ``keras.Variable`` s owned by a loss) so that
     the model it belongs to tracks them as ``non_trainable_variables``."""
@@ -38,6 +41,19 @@ class LossState(keras.layers.Layer):
 
     def compute_output_shape(self, input_shape: Any) -> Any:
         return input_shape
+
+    def get_config(self) -> dict[str, Any]:
+        specs = [{"name": v.name, "shape": list(v.shape), "dtype": str(v.dtype)} for v in self.loss_variables]
+        return {**super().get_config(), "variables": specs}
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any]) -> LossState:
+        config = dict(config)
+        config.pop("trainable", None)  # always False
+        specs = config.pop("variables")
+        variables = [keras.Variable(keras.ops.zeros(s["shape"], dtype=s["dtype"]), trainable=False, name=s["name"])
+                     for s in specs]
+        return cls(variables, **config)
 
 
 def loss_state_variables(*losses: Any) -> list[keras.Variable]:
