@@ -410,11 +410,16 @@ class ExportResult:
     format: str
     quantize: str | None
     accuracy: dict[str, float] | None = None
+    pairs_scored: int = 0
+    pairs_skipped: int = 0
+    image_errors: list[tuple[str, str]] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"export": self.export, "format": self.format, "quantize": self.quantize}
         if self.accuracy is not None:
             out["accuracy"] = self.accuracy
+            out.update(pairs_scored=self.pairs_scored, pairs_skipped=self.pairs_skipped,
+                       image_errors=[{"path": f, "reason": r} for f, r in self.image_errors])
         return out
 
 
@@ -425,25 +430,40 @@ def export(model: Any, out: PathLike | None = None, *, fmt: str = "tflite", quan
     TFLite export replaces the model directory's own runtime model (``embedding.tflite``). int8 calibrates on
     ``representative`` photos (or the pairs' photos); with ``pairs``, the export's accuracy is compared with the
     Keras model's on the same aligned faces."""
+    from siamese.errors import InputFileError
     from siamese.exporting import compare_accuracy, export_model, representative_faces
     from siamese.paths import packaged_model_dir
-    from siamese.verification import FaceEmbedder, load_pairs
+    from siamese.verification import FaceEmbedder, load_pairs, pair_faces
 
     md = open_model(model)
-    if out is None and md.path.resolve() == packaged_model_dir().resolve():
+    shipped = packaged_model_dir().resolve()
+    if out is None and md.path.resolve() == shipped:
         raise SiameseError(f"{md.path}: the model shipped in the package is never changed; give --out FILE (or "
                            "export a copy of it)")
+    if out is not None and Path(out).resolve().is_relative_to(shipped):
+        raise SiameseError(f"{out}: inside the model shipped in the package, which is never changed; choose another "
+                           "--out")
     if representative is not None and not Path(representative).is_dir():
-        from siamese.errors import InputFileError
-
         raise InputFileError(representative, "--representative: not a directory")
     embedder = FaceEmbedder(md, engine="keras")
     pairs_set = load_pairs(pairs, images) if pairs is not None else None
+    faces = None
+    if pairs_set is not None:  # aligned before anything is written: a pairs set that cannot be scored writes nothing
+        faces = pair_faces(embedder.aligner, pairs_set, progress=progress)
+        if not faces.ok.any():
+            first = f" (first: {faces.errors[0][0]}: {faces.errors[0][1]})" if faces.errors else ""
+            raise InputFileError(pairs, f"no pair could be scored: a photo of every pair failed{first}")
     reps = None
     if quantize == "int8":
         reps = representative_faces(embedder.aligner, representative, pairs_set, progress=progress)
+        if not len(reps):
+            source = representative if representative is not None else pairs
+            if source is not None:
+                raise InputFileError(source, "--quantize int8: no face found in any of its photos to calibrate on")
     path = export_model(md, fmt, out, quantize=quantize, representative=reps)
     result = ExportResult(str(path), fmt, quantize)
     if pairs_set is not None:
-        result.accuracy = compare_accuracy(md, embedder.aligner, path, pairs_set, progress=progress)
+        result.accuracy = compare_accuracy(md, embedder.aligner, path, pairs_set, progress=progress, faces=faces)
+        result.pairs_scored, result.pairs_skipped = int(faces.ok.sum()), int((~faces.ok).sum())
+        result.image_errors = list(faces.errors)
     return result

@@ -16,7 +16,7 @@ import numpy as np
 
 from siamese._files import atomic_path, atomic_write_bytes
 from siamese.errors import SiameseError
-from siamese.model_dir import ModelDir
+from siamese.model_dir import CARD_FILE, ModelDir
 
 #: faces used to calibrate int8 activations
 REPRESENTATIVE_FACES = 1000
@@ -45,6 +45,10 @@ def export_model(model_dir: ModelDir, fmt: str, out: str | os.PathLike[str] | No
             raise SiameseError("--out: needed for --format savedmodel")
         return model_dir.save_tflite(tflite_bytes(model, size, quantize, representative), quantize)
     out = Path(out)
+    if out.exists() and (out.parent / CARD_FILE).is_file():
+        raise SiameseError(f"{out}: already exists in the model directory {out.parent} and would be overwritten; "
+                           "choose another --out (without --out a TFLite export becomes the model's own runtime "
+                           "model)")
     if fmt == "savedmodel":
         if out.exists():
             raise SiameseError(f"{out}: already exists; choose another --out")
@@ -100,15 +104,16 @@ def representative_faces(aligner: Any, folder: str | os.PathLike[str] | None, pa
 
 
 def compare_accuracy(model_dir: ModelDir, aligner: Any, exported: str | os.PathLike[str], pairs: Any,
-                     progress: bool = False) -> dict[str, float]:
-    """Best accuracy on ``pairs`` of the Keras model and of the export, on the same aligned faces."""
+                     progress: bool = False, faces: Any = None) -> dict[str, float]:
+    """Best accuracy on ``pairs`` of the Keras model and of the export, on the same aligned faces (``faces``: the
+    pairs' :class:`siamese.data.PairFaces` when already aligned; pairs whose photos failed are left out)."""
     from siamese import distances
     from siamese.evaluation import best_threshold
     from siamese.runtime.keras_engine import KerasEngine
     from siamese.verification import pair_faces
 
     run = ExportedEmbedder(exported)
-    pf = pair_faces(aligner, pairs, progress=progress)
+    pf = faces if faces is not None else pair_faces(aligner, pairs, progress=progress)
     same = np.asarray(pairs.same)[pf.ok].astype(np.int32)
     dist = distances.get(model_dir.distance)
     out = {}

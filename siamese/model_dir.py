@@ -19,6 +19,7 @@ the card's fingerprint and for non-finite values), and writes every file through
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import math
@@ -225,12 +226,23 @@ class ModelDir:
         return path
 
     def save_tflite(self, blob: bytes, quantize: str | None = None) -> Path:
-        """Install ``blob`` as this directory's runtime model and record it (sha256, quantisation) in the card."""
-        path = atomic_write_bytes(self.path / TFLITE_FILE, blob, mode=0o644)
+        """Install ``blob`` as this directory's runtime model and record it (sha256, quantisation) in the card; if
+        the card cannot be written, the runtime model that was there before is put back (the two never disagree)."""
+        path = self.path / TFLITE_FILE
+        before = path.read_bytes() if path.is_file() else None
         card = dict(self.card)
-        card["runtime"] = {"tflite": TFLITE_FILE, "quantize": quantize or "float32", "sha256": file_sha256(path),
-                           "fingerprint": self.fingerprint}
-        atomic_write_text(self.path / CARD_FILE, json.dumps(card, indent=2, default=_json_default))
+        card["runtime"] = {"tflite": TFLITE_FILE, "quantize": quantize or "float32",
+                           "sha256": hashlib.sha256(blob).hexdigest(), "fingerprint": self.fingerprint}
+        atomic_write_bytes(path, blob, mode=0o644)
+        try:
+            atomic_write_text(self.path / CARD_FILE, json.dumps(card, indent=2, default=_json_default))
+        except BaseException:
+            with contextlib.suppress(OSError):
+                if before is None:
+                    path.unlink()
+                else:
+                    atomic_write_bytes(path, before, mode=0o644)
+            raise
         self.card = card
         return path
 

@@ -97,3 +97,92 @@ def test_tflite_of_a_gdc_tower_matches_keras(tmp_path: Path) -> None:
     path = tmp_path / "gdc.tflite"
     path.write_bytes(tflite_bytes(tower, 32))
     np.testing.assert_allclose(ExportedEmbedder(path)(faces), np.asarray(tower(faces, training=False)), atol=1e-4)
+
+
+def _copy_model(smoke_model, tmp_path: Path) -> tuple[Path, dict[str, bytes]]:
+    """A copy of the smoke model directory to change, and its files' bytes as they were."""
+    import shutil
+
+    copy = tmp_path / "model"
+    shutil.copytree(smoke_model[0], copy)
+    return copy, {p.name: p.read_bytes() for p in copy.iterdir() if p.is_file()}
+
+
+def _unchanged(copy: Path, before: dict[str, bytes]) -> bool:
+    return {p.name: p.read_bytes() for p in copy.iterdir() if p.is_file()} == before
+
+
+def test_an_existing_file_of_a_model_directory_is_never_overwritten(smoke_model, tmp_path: Path) -> None:
+    copy, before = _copy_model(smoke_model, tmp_path)
+    for name in ("embedding.keras", "model.json"):
+        with pytest.raises(SiameseError, match="already exists in the model directory"):
+            export_model(ModelDir(copy), "tflite", copy / name)
+    assert _unchanged(copy, before)
+    ModelDir(copy).embedding_model()  # still loads
+
+
+def test_pairs_that_cannot_be_scored_write_nothing(smoke_model, tmp_path: Path) -> None:
+    """The pairs are aligned before the export is written: when no pair can be scored, one error naming the pairs
+    file, and the model directory's runtime model and card stay as they were."""
+    import siamese
+    from siamese.errors import InputFileError
+
+    copy, before = _copy_model(smoke_model, tmp_path)
+    pairs = tmp_path / "pairs.csv"
+    pairs.write_text(f"path_a,path_b,same\n{tmp_path / 'a.jpg'},{tmp_path / 'b.jpg'},1\n"
+                     f"{tmp_path / 'c.jpg'},{tmp_path / 'a.jpg'},0\n")
+    with pytest.raises(InputFileError) as err:
+        siamese.export(copy, quantize="float16", pairs=pairs)
+    assert str(err.value).startswith(f"{pairs}: no pair could be scored")
+    assert "no such file" in str(err.value)
+    assert _unchanged(copy, before)
+
+
+def test_pairs_skipped_by_the_comparison_are_reported(smoke_model, orl_root: Path, tmp_path: Path) -> None:
+    import siamese
+
+    missing = tmp_path / "gone.pgm"
+    pairs = tmp_path / "pairs.csv"
+    with pairs.open("w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["path_a", "path_b", "same"])
+        for s in range(1, 6):
+            w.writerow([orl_root / f"s{s}" / "6.pgm", orl_root / f"s{s}" / "7.pgm", 1])
+            w.writerow([orl_root / f"s{s}" / "6.pgm", orl_root / f"s{s + 1}" / "6.pgm", 0])
+        w.writerow([orl_root / "s9" / "6.pgm", missing, 1])
+    got = siamese.export(smoke_model[0], out=tmp_path / "m.tflite", pairs=pairs).to_dict()
+    assert (got["pairs_scored"], got["pairs_skipped"]) == (10, 1)
+    assert got["image_errors"] == [{"path": str(missing), "reason": "no such file"}]
+    assert set(got["accuracy"]) == {"keras", "exported"}
+
+
+def test_int8_without_any_usable_calibration_photo_names_the_folder(smoke_model, tmp_path: Path) -> None:
+    import siamese
+    from siamese.errors import InputFileError
+
+    reps = tmp_path / "reps"
+    reps.mkdir()
+    (reps / "a.jpg").write_text("not a photo")
+    (reps / "b.jpg").write_bytes(b"")
+    out = tmp_path / "m.tflite"
+    with pytest.raises(InputFileError) as err:
+        siamese.export(smoke_model[0], out=out, quantize="int8", representative=reps)
+    assert str(err.value).startswith(f"{reps}: --quantize int8: no face found")
+    assert not out.exists()
+
+
+def test_a_runtime_model_whose_card_cannot_be_written_is_rolled_back(smoke_model, tmp_path: Path,
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    import siamese.model_dir as model_dir_module
+
+    copy, before = _copy_model(smoke_model, tmp_path)
+
+    def full_disk(*args, **kwargs):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(model_dir_module, "atomic_write_text", full_disk)
+    with pytest.raises(OSError, match="No space left"):
+        ModelDir(copy).save_tflite(b"new runtime model bytes", "float16")
+    assert _unchanged(copy, before)
+    if "embedding.tflite" not in before:  # a directory without one before gets none
+        assert not (copy / "embedding.tflite").exists()

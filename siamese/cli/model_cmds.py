@@ -99,8 +99,18 @@ def export(
 
     result = api.export(model, out, fmt=fmt, quantize=quantize, representative=representative, pairs=pairs,
                         images=images, progress=not as_json)
-    emit(result.to_dict(), as_json, lambda p: f"exported to {p['export']}" + (
-        "\n" + "\n".join(f"  {k} accuracy: {v:.4f}" for k, v in p["accuracy"].items()) if "accuracy" in p else ""))
+    emit(result.to_dict(), as_json, _export_text)
+
+
+def _export_text(p: dict[str, Any]) -> str:
+    lines = [f"exported to {p['export']}"]
+    if "accuracy" in p:
+        lines.append(f"pairs scored: {p['pairs_scored']} (skipped {p['pairs_skipped']}: a photo could not be used)")
+        lines += [f"  {e['path']}: {e['reason']}" for e in p["image_errors"][:20]]
+        if len(p["image_errors"]) > 20:
+            lines.append(f"  ... and {len(p['image_errors']) - 20} more (--json lists them all)")
+        lines += [f"  {k} accuracy: {v:.4f}" for k, v in p["accuracy"].items()]
+    return "\n".join(lines)
 
 
 @handle_errors
