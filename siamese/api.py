@@ -82,7 +82,12 @@ def _gallery_path(gallery: PathLike | None) -> Path | str:
     """A gallery address: a local directory, a milvus-lite file or a Milvus URI (default: $SIAMESE_GALLERY)."""
     from siamese.index.address import default_gallery_address, normalize_address
 
-    return normalize_address(gallery) if gallery is not None else default_gallery_address()
+    if gallery is None:
+        return default_gallery_address()
+    if not os.fspath(gallery).strip():
+        raise SiameseError("--gallery: empty; give a gallery (a folder, PATH.db or a Milvus URI), or leave it out "
+                           "for the default one")
+    return normalize_address(gallery)
 
 
 def _unwritable(address: Path | str) -> bool:
@@ -145,18 +150,22 @@ def enroll_folder(root: PathLike, *, gallery: PathLike | None = None, model: Any
                   progress: bool = False, engine: str | None = None, check_face: bool = False) -> EnrollSummary:
     """Enroll ``root/<name>/<photos>``: one identity per folder, all in one gallery transaction. A folder whose name
     cannot be an identity name (a leading space, a control character) is skipped with its reason, like a bad photo."""
+    from siamese.errors import InputFileError
     from siamese.index.gallery import check_name
     from siamese.recognition import identity_folders
 
-    people, bad_names = {}, []
-    for name, photos in identity_folders(root).items():
+    found, problems = identity_folders(root)
+    people = {}
+    for name, photos in found.items():
         try:
             people[check_name(name)] = photos
         except SiameseError as e:
-            bad_names.append({"identity": name, "reason": f"{Path(root) / name}: {e}"})
+            problems.append({"identity": name, "reason": f"{Path(root) / name}: {e}"})
+    if not people:
+        raise InputFileError(root, f"no identity folder could be enrolled ({problems[0]['reason']})")
     summary = enroll_many(people, gallery=gallery, model=model, index=index, progress=progress, engine=engine,
                           check_face=check_face)
-    summary.skipped.extend(bad_names)
+    summary.skipped.extend(problems)
     return summary
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -211,12 +212,38 @@ class Recognizer:
         return self.gallery.remove(name)
 
 
-def identity_folders(root: str | os.PathLike[str]) -> dict[str, list[str]]:
-    """``root/<identity>/<photos>`` -> {identity: [photo paths]} (see siamese.data.read_identity_folders)."""
-    from siamese.data import read_identity_folders
+def identity_folders(root: str | os.PathLike[str]) -> tuple[dict[str, list[str]], list[dict[str, str]]]:
+    """``root/<identity>/<photos>`` -> ``({identity: [photo paths]}, problems)`` for enrollment, in the order of
+    :func:`siamese.data.read_identity_folders`. Unlike that training reader it drops nothing silently: every
+    non-hidden entry with an image suffix is a photo (a broken link or a folder then fails as a photo, with its
+    reason), and a folder that cannot be listed is a problem ``{"identity", "reason"}``. Raises InputFileError if
+    ``root`` is not a listable folder or holds no identity folder."""
+    from siamese.data.readers import IMAGE_SUFFIXES, _natural_key
+    from siamese.errors import InputFileError
 
-    ds = read_identity_folders(root)
-    people: dict[str, list[str]] = {name: [] for name in ds.names}
-    for path, label in zip(ds.paths, ds.labels.tolist(), strict=True):
-        people[ds.names[label]].append(path)
-    return people
+    def order(p: Path) -> tuple[Any, str]:
+        return _natural_key(p.name), p.name
+
+    root = Path(root)
+    if not root.is_dir():
+        raise InputFileError(root, "not a directory")
+    try:
+        folders = sorted((p for p in root.iterdir() if not p.name.startswith(".") and p.is_dir()), key=order)
+    except OSError as exc:
+        raise InputFileError(root, f"cannot list ({exc.strerror or exc})") from exc
+    people: dict[str, list[str]] = {}
+    problems: list[dict[str, str]] = []
+    for person in folders:
+        try:
+            entries = sorted(person.iterdir(), key=order)
+        except OSError as exc:
+            problems.append({"identity": person.name, "reason": f"{person}: cannot list ({exc.strerror or exc})"})
+            continue
+        photos = [str(f) for f in entries if f.suffix.lower() in IMAGE_SUFFIXES and not f.name.startswith(".")]
+        if photos:
+            people[person.name] = photos
+        else:
+            problems.append({"identity": person.name, "reason": f"{person}: no photo (*.jpg, *.png, ...)"})
+    if not people and not problems:
+        raise InputFileError(root, "no identity folder")
+    return people, problems

@@ -181,6 +181,9 @@ def test_good_calibration_and_check_threshold(model_copy: Path) -> None:
     for bad in (math.nan, -math.inf, "0.5"):
         with pytest.raises(ModelError, match="^--threshold: threshold must be a finite number"):
             check_threshold(bad, "--threshold")
+    assert check_threshold(0, "x") == 0.0
+    with pytest.raises(ModelError, match=r"^--threshold: threshold is a distance and must be >= 0, got -0.1$"):
+        check_threshold(-0.1, "--threshold")
 
 
 def test_replaced_weights_fail_the_fingerprint_check(model_copy: Path, tmp_path: Path) -> None:

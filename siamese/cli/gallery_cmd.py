@@ -22,8 +22,9 @@ GALLERY_OPT = typer.Option(None, "--gallery", "-g", help="Gallery directory, mil
 @handle_errors
 def enroll(
     name: str | None = typer.Argument(None, help="Identity name (omit with --from-dir)."),
-    images: list[Path] | None = typer.Argument(None, help="Photos of this person."),
-    from_dir: Path | None = typer.Option(None, "--from-dir", help="Enroll ROOT/<name>/<photos>, one folder each."),
+    images: list[Path] | None = typer.Argument(None, readable=False, help="Photos of this person."),
+    from_dir: Path | None = typer.Option(None, "--from-dir", readable=False,
+                                         help="Enroll ROOT/<name>/<photos>, one folder each."),
     model: Path | None = MODEL_OPT,
     gallery: str | None = GALLERY_OPT,
     index: str = typer.Option("flat", "--index", help="Index kind for a new gallery: flat | ivf | hnsw."),
@@ -57,9 +58,9 @@ def enroll(
 
 
 def _gallery_address(gallery: str | None) -> Any:
-    from siamese.index.address import default_gallery_address, normalize_address
+    from siamese.api import _gallery_path
 
-    return normalize_address(gallery) if gallery else default_gallery_address()
+    return _gallery_path(gallery)
 
 
 def _enroll_text(p: dict[str, Any]) -> str:
@@ -71,7 +72,7 @@ def _enroll_text(p: dict[str, Any]) -> str:
 
 @handle_errors
 def identify(
-    image: Path = typer.Argument(..., help="Photo of the person to identify."),
+    image: Path = typer.Argument(..., readable=False, help="Photo of the person to identify."),
     model: Path | None = MODEL_OPT,
     gallery: str | None = GALLERY_OPT,
     top_k: int = typer.Option(5, "--top-k", "-k", min=1, help="How many candidates to list."),

@@ -14,10 +14,12 @@ MODEL_OPT = typer.Option(None, "--model", "-m", help="Model directory (default: 
 
 @handle_errors
 def evaluate(
-    model: Path = typer.Argument(..., help="Model directory."),
-    pairs: Path = typer.Option(..., "--pairs", help="Pairs file: LFW pairs.txt / View 1 file, or CSV."),
-    images: Path | None = typer.Option(None, "--images", help="Image root for LFW pairs (default: beside the file)."),
-    report: Path | None = typer.Option(None, "--report", help="Write report.json and ROC/DET/histogram PNGs here."),
+    model: Path = typer.Argument(..., readable=False, help="Model directory."),
+    pairs: Path = typer.Option(..., "--pairs", readable=False, help="Pairs file: LFW pairs.txt / View 1 file, or CSV."),
+    images: Path | None = typer.Option(None, "--images", readable=False,
+                                       help="Image root for LFW pairs (default: beside the file)."),
+    report: Path | None = typer.Option(None, "--report", readable=False,
+                                       help="Write report.json and ROC/DET/histogram PNGs here."),
     flip: bool = typer.Option(False, "--flip", help="Average each face's embedding with its mirror image's."),
     calibrate: bool = typer.Option(False, "--calibrate", help="Also store the threshold for --far in MODEL_DIR."),
     far: float = typer.Option(1e-3, "--far", help="Target false-accept rate for --calibrate."),
@@ -64,10 +66,12 @@ def _evaluation_text(p: dict[str, Any]) -> str:
 
 @handle_errors
 def calibrate(
-    model: Path | None = typer.Argument(None, help="Model directory (default: the default model; the one shipped in "
-                                                    "the package is copied to the user data dir, never changed)."),
-    pairs: Path = typer.Option(..., "--pairs", help="Pairs file to choose the threshold on (not your test set)."),
-    images: Path | None = typer.Option(None, "--images", help="Image root for LFW pairs."),
+    model: Path | None = typer.Argument(None, readable=False,
+                                        help="Model directory (default: the default model; the one shipped in "
+                                             "the package is copied to the user data dir, never changed)."),
+    pairs: Path = typer.Option(..., "--pairs", readable=False,
+                               help="Pairs file to choose the threshold on (not your test set)."),
+    images: Path | None = typer.Option(None, "--images", readable=False, help="Image root for LFW pairs."),
     far: float = typer.Option(1e-3, "--far", help="Target false-accept rate."),
     flip: bool = typer.Option(False, "--flip"),
     as_json: bool = typer.Option(False, "--json"),
@@ -83,15 +87,17 @@ def calibrate(
 
 @handle_errors
 def export(
-    model: Path = typer.Argument(..., help="Model directory."),
+    model: Path = typer.Argument(..., readable=False, help="Model directory."),
     fmt: str = typer.Option("tflite", "--format", help="tflite | savedmodel"),
     quantize: str | None = typer.Option(None, "--quantize", help="float16 | int8 (tflite only)"),
-    out: Path | None = typer.Option(None, "--out", help="Output file (tflite) or folder (savedmodel); without it, "
-                                    "a TFLite export replaces MODEL's own runtime model (embedding.tflite)."),
-    representative: Path | None = typer.Option(None, "--representative",
+    out: Path | None = typer.Option(None, "--out", readable=False,
+                                    help="Output file (tflite) or folder (savedmodel); without it, "
+                                         "a TFLite export replaces MODEL's own runtime model (embedding.tflite)."),
+    representative: Path | None = typer.Option(None, "--representative", readable=False,
                                                help="Folder of face photos for int8 calibration."),
-    pairs: Path | None = typer.Option(None, "--pairs", help="Compare accuracy of the export and the Keras model."),
-    images: Path | None = typer.Option(None, "--images"),
+    pairs: Path | None = typer.Option(None, "--pairs", readable=False,
+                                      help="Compare accuracy of the export and the Keras model."),
+    images: Path | None = typer.Option(None, "--images", readable=False),
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:
     """Export the embedding model for serving; with --pairs, print its accuracy next to the Keras model's."""
@@ -115,8 +121,9 @@ def _export_text(p: dict[str, Any]) -> str:
 
 @handle_errors
 def verify(
-    image_a: Path = typer.Argument(..., help="First photo."),
-    image_b: Path | None = typer.Argument(None, help="Second photo (or use --claim NAME with a gallery)."),
+    image_a: Path = typer.Argument(..., readable=False, help="First photo."),
+    image_b: Path | None = typer.Argument(None, readable=False,
+                                          help="Second photo (or use --claim NAME with a gallery)."),
     claim: str | None = typer.Option(None, "--claim", help="Verify IMAGE_A against this enrolled identity."),
     model: Path | None = MODEL_OPT,
     gallery: str | None = typer.Option(None, "--gallery", "-g", help="Gallery dir or Milvus address (default: "

@@ -13,9 +13,10 @@ SHOWN = ("best_accuracy", "roc_auc", "eer")
 
 @handle_errors
 def train(
-    config: Path = typer.Argument(..., help="Training config (YAML), e.g. configs/orl-smoke.yaml."),
-    data: Path | None = typer.Option(None, "--data", help="Face data root (default: $SIAMESE_DATA)."),
-    out: Path | None = typer.Option(None, "--out", help="Model directory to write (default: runs/<config name>)."),
+    config: Path = typer.Argument(..., readable=False, help="Training config (YAML), e.g. configs/orl-smoke.yaml."),
+    data: Path | None = typer.Option(None, "--data", readable=False, help="Face data root (default: $SIAMESE_DATA)."),
+    out: Path | None = typer.Option(None, "--out", readable=False,
+                                    help="Model directory to write (default: runs/<config name>)."),
     overrides: list[str] = typer.Option([], "--set", help="Override a config key: --set train.epochs=3."),
     debug: bool = typer.Option(False, "--debug", help="Run eagerly with numeric checks (slow)."),
     force: bool = typer.Option(False, "--force", help="Overwrite a model already in --out."),

@@ -120,12 +120,16 @@ def test_identify_json_and_exit_codes(enrolled: dict) -> None:
 
 
 def test_verify_claim_exit_codes(enrolled: dict) -> None:
-    """Own identity at a generous threshold -> 0; impossible threshold -> 1; unknown identity -> 2."""
+    """Own identity at a generous threshold -> 0; impossible threshold -> 1; unknown identity or a negative
+    threshold -> 2."""
     model, gallery, probe = enrolled["model"], enrolled["gallery"], enrolled["probe"]
     assert run_cli("verify", probe, "--claim", "s7", "--model", model, "--gallery", gallery,
                    "--threshold", "10")[0] == 0
     assert run_cli("verify", probe, "--claim", "s7", "--model", model, "--gallery", gallery,
-                   "--threshold", "-1")[0] == 1
+                   "--threshold", "0")[0] == 1
+    code, out, err = run_cli("verify", probe, "--claim", "s7", "--model", model, "--gallery", gallery,
+                             "--threshold", "-1")
+    assert (code, out) == (2, "") and "--threshold: threshold is a distance and must be >= 0" in err
     code, _, err = run_cli("verify", probe, "--claim", "nobody", "--model", model, "--gallery", gallery)
     assert code == 2 and "nobody" in err
 

@@ -62,6 +62,83 @@ def test_enroll_from_dir_skips_a_folder_whose_name_cannot_be_an_identity(photos:
     assert siamese.api.gallery_names(tmp_path / "g") == [PERSON_B, PERSON_A]
 
 
+def test_enroll_from_dir_lists_every_entry_it_cannot_use(photos: dict, tmp_path: Path,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    """Nothing is dropped silently: a broken link and a folder named like a photo fail as photos, a folder whose
+    only photo is a broken link gets "no usable photo", a folder without photos and a folder that cannot be listed
+    are skipped with their reason; the other people are enrolled."""
+    root = tmp_path / "people"
+    for person, files in photos.items():
+        (root / person).mkdir(parents=True)
+        for f in files:
+            shutil.copy(f, root / person)
+    (root / PERSON_A / "gone.jpg").symlink_to(tmp_path / "nowhere.jpg")
+    (root / PERSON_A / "album.jpg").mkdir()
+    (root / "Carol").mkdir()
+    (root / "Carol" / "only.jpg").symlink_to(tmp_path / "nowhere.jpg")
+    (root / "Dave").mkdir()
+    (root / "Dave" / "notes.txt").write_text("no photo here")
+    (root / "Erin").mkdir()
+    shutil.copy(photos[PERSON_B][0], root / "Erin")
+    real_iterdir = Path.iterdir
+
+    def iterdir(self: Path):  # Erin's folder cannot be listed (as root, chmod 000 would not stop us)
+        if self.name == "Erin":
+            raise PermissionError(13, "Permission denied")
+        return real_iterdir(self)
+
+    monkeypatch.setattr(Path, "iterdir", iterdir)
+    code, out, err = run_cli("enroll", "--from-dir", root, "--gallery", tmp_path / "g", "--json")
+    assert code == 0, err
+    result = json.loads(out)
+    assert result["enrolled"] == {PERSON_A: 3, PERSON_B: 3}
+    files = {s["file"]: s["reason"] for s in result["skipped"] if "file" in s}
+    assert set(files) == {str(root / PERSON_A / "gone.jpg"), str(root / PERSON_A / "album.jpg"),
+                          str(root / "Carol" / "only.jpg")}
+    people = {s["identity"]: s["reason"] for s in result["skipped"] if "identity" in s}
+    assert set(people) == {"Carol", "Dave", "Erin"}
+    assert people["Carol"] == "no usable photo"
+    assert people["Dave"].startswith(f"{root / 'Dave'}: no photo")
+    assert people["Erin"] == f"{root / 'Erin'}: cannot list (Permission denied)"
+
+
+def test_enroll_from_dir_without_any_usable_folder_is_one_error(photos: dict, tmp_path: Path) -> None:
+    root = tmp_path / "people"
+    (root / "Dave").mkdir(parents=True)
+    (root / "Dave" / "notes.txt").write_text("no photo here")
+    code, out, err = run_cli("enroll", "--from-dir", root, "--gallery", tmp_path / "g", "--json")
+    assert code == 2 and out == ""
+    _one_error_line(err, str(root), "no identity folder could be enrolled", "no photo")
+    assert not (tmp_path / "g").exists()
+
+
+def test_an_empty_gallery_address_is_refused(photos: dict, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    for args in (["enroll", "bob", photos[PERSON_A][0]], ["identify", photos[PERSON_A][0]], ["gallery", "list"]):
+        code, out, err = run_cli(*args, "--gallery", "", "--json")
+        assert code == 2 and out == "", args
+        _one_error_line(err, "--gallery: empty")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_no_photo_is_checked_for_readability_before_the_command_runs(photos: dict, tmp_path: Path,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    """The command line must not refuse the whole command (a usage error) because ``os.access`` says one photo is
+    unreadable: the commands read every photo themselves, so that one bad photo among many is skipped with its
+    reason. ``os.access`` is patched because as root every file is readable."""
+    import os
+
+    a1, a2, _ = photos[PERSON_A]
+    real_access = os.access
+    monkeypatch.setattr(os, "access", lambda path, mode, **kw: False if Path(path) == Path(a2) and mode == os.R_OK
+                        else real_access(path, mode, **kw))
+    code, out, err = run_cli("enroll", "alice", a1, a2, "--gallery", tmp_path / "g", "--json")
+    assert code == 0 and "not readable" not in err, err
+    assert json.loads(out)["enrolled"] == {"alice": 2}
+    code, out, err = run_cli("verify", a2, a1, "--json")
+    assert code == 0 and json.loads(out)["same"], err
+
+
 def test_enroll_into_a_gallery_below_a_file_is_one_line(photos: dict, tmp_path: Path) -> None:
     blocker = tmp_path / "afile"
     blocker.write_text("x")
