@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import os
+import shutil
 from pathlib import Path
 from typing import Any
 
 from siamese.errors import GalleryError
-from siamese.index.address import create_gallery, open_gallery
+from siamese.index.address import create_gallery, gallery_backend, normalize_address, open_gallery
 from siamese.index.base import Gallery, iter_identities
 
 __all__ = ["migrate"]
@@ -20,26 +21,47 @@ def migrate(src: str | os.PathLike[str], dst: str | os.PathLike[str], *, index: 
     The copy keeps the model binding (fingerprint, dim), each identity's templates in enrolment order
     and their provenance; ``index`` (default: the source's kind) and ``opts`` set the new index.
     Template ids are the new gallery's own. The source is only read. Returns a summary dict.
+
+    A source identity name that a new gallery refuses fails the copy before ``dst`` is created; a copy into a local
+    directory that fails later removes what it made (a Milvus destination keeps the collection made so far).
     """
+    from siamese.index.gallery import check_name
+
     with open_gallery(src, read_only=True) as source:
+        for name in source.names():
+            try:
+                check_name(name)
+            except GalleryError as exc:
+                raise GalleryError(f"{src}: cannot be copied: {exc}") from None
         target = create_gallery(dst, source.fingerprint, source.dim, index or source.kind, **opts)
-        with target:
-            identities = templates = 0
-            pending: list[tuple[str, Any, Any]] = []
-            with target.batch():
-                for name, vectors, sources in _identities(source):
-                    pending.append((name, vectors, sources))
-                    identities += 1
-                    templates += len(vectors)
-                    if len(pending) >= batch_size:
-                        target.add_many(pending)
-                        pending = []
-                if pending:
-                    target.add_many(pending)
-            if len(target) != identities:
-                raise GalleryError(f"{dst}: copy holds {len(target)} identities, source {identities}")
+        try:
+            identities, templates = _copy(source, target, dst, batch_size)
+        except BaseException:
+            if gallery_backend(dst) == "local":
+                shutil.rmtree(normalize_address(dst), ignore_errors=True)
+            raise
     return {"source": str(src), "destination": str(dst), "identities": identities, "templates": templates,
             "fingerprint": source.fingerprint, "dim": source.dim, "index": index or source.kind}
+
+
+def _copy(source: Gallery, target: Gallery, dst: str | os.PathLike[str], batch_size: int) -> tuple[int, int]:
+    """Copy every identity of ``source`` into the new ``target`` (closed after); ``(identities, templates)``."""
+    with target:
+        identities = templates = 0
+        pending: list[tuple[str, Any, Any]] = []
+        with target.batch():
+            for name, vectors, sources in _identities(source):
+                pending.append((name, vectors, sources))
+                identities += 1
+                templates += len(vectors)
+                if len(pending) >= batch_size:
+                    target.add_many(pending)
+                    pending = []
+            if pending:
+                target.add_many(pending)
+        if len(target) != identities:
+            raise GalleryError(f"{dst}: copy holds {len(target)} identities, source {identities}")
+    return identities, templates
 
 
 def _identities(source: Gallery):
