@@ -68,3 +68,12 @@ class GalleryError(SiameseError):
 
 class DetectorUnavailableError(SiameseError):
     """A face detector cannot be created (model file missing, bad checksum, package missing)."""
+
+
+def os_reason(exc: OSError) -> str:
+    """An OSError's reason in words (``Permission denied``). "File exists" from a ``mkdir`` that met a file (a folder
+    asked for below a file) reads ``already exists and is not a folder``."""
+    name = exc.filename
+    if isinstance(exc, FileExistsError) and name and os.path.lexists(name) and not os.path.isdir(name):
+        return "already exists and is not a folder"
+    return exc.strerror or str(exc)

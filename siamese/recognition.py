@@ -219,7 +219,7 @@ def identity_folders(root: str | os.PathLike[str]) -> tuple[dict[str, list[str]]
     reason), and a folder that cannot be listed is a problem ``{"identity", "reason"}``. Raises InputFileError if
     ``root`` is not a listable folder or holds no identity folder."""
     from siamese.data.readers import IMAGE_SUFFIXES, _natural_key
-    from siamese.errors import InputFileError
+    from siamese.errors import InputFileError, os_reason
 
     def order(p: Path) -> tuple[Any, str]:
         return _natural_key(p.name), p.name
@@ -230,14 +230,14 @@ def identity_folders(root: str | os.PathLike[str]) -> tuple[dict[str, list[str]]
     try:
         folders = sorted((p for p in root.iterdir() if not p.name.startswith(".") and p.is_dir()), key=order)
     except OSError as exc:
-        raise InputFileError(root, f"cannot list ({exc.strerror or exc})") from exc
+        raise InputFileError(root, f"cannot list ({os_reason(exc)})") from exc
     people: dict[str, list[str]] = {}
     problems: list[dict[str, str]] = []
     for person in folders:
         try:
             entries = sorted(person.iterdir(), key=order)
         except OSError as exc:
-            problems.append({"identity": person.name, "reason": f"{person}: cannot list ({exc.strerror or exc})"})
+            problems.append({"identity": person.name, "reason": f"{person}: cannot list ({os_reason(exc)})"})
             continue
         photos = [str(f) for f in entries if f.suffix.lower() in IMAGE_SUFFIXES and not f.name.startswith(".")]
         if photos:

@@ -11,7 +11,7 @@ from typing import Any
 
 import typer
 
-from siamese.errors import SiameseError
+from siamese.errors import SiameseError, os_reason
 
 
 def emit(payload: dict[str, Any], as_json: bool, text: str | Callable[[dict[str, Any]], str] | None = None) -> None:
@@ -55,7 +55,7 @@ def handle_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
         except OSError as e:  # the environment, not a bug: a missing or read-only path, a full disk, ...
             if os.environ.get("SIAMESE_DEBUG"):
                 raise
-            reason = e.strerror or str(e)
+            reason = os_reason(e)
             files = " -> ".join(str(f) for f in (e.filename, e.filename2) if f)
             fail(f"{files}: {reason}" if files else reason, 2)
         except KeyboardInterrupt:

@@ -15,7 +15,8 @@ anything else (a path)                      ``local``   a :class:`~siamese.index
 ==========================================  ==========  =============================================
 
 A local path keeps the meaning it always had: a directory that already holds a local gallery
-(``gallery.db`` inside) stays local even when its name ends in ``.db``.
+(``gallery.db`` inside) stays local even when its name ends in ``.db``; the ``gallery.db`` file inside a local
+gallery is refused (its folder is the address), never opened as a milvus-lite database.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ import os
 from pathlib import Path
 from typing import Any
 
+from siamese.errors import GalleryError
 from siamese.index.base import Gallery
 
 __all__ = [
@@ -59,6 +61,9 @@ def gallery_backend(address: Address) -> str:
     if text.endswith(".db"):
         path = Path(text).expanduser()
         if not (path / "gallery.db").is_file():  # from siamese.index.gallery.DB_NAME, unimported (no FAISS)
+            if path.name == "gallery.db" and path.is_file() and (path.parent / "index.faiss").is_file():
+                raise GalleryError(f"{path}: the catalogue inside the local gallery {path.parent}; give the folder "
+                                   f"{path.parent} as the gallery")
             return "milvus"
     return "local"
 

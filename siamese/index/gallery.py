@@ -58,7 +58,7 @@ from typing import Any, Literal
 import numpy as np
 from filelock import FileLock, Timeout
 
-from siamese.errors import ConfigError, GalleryError, ModelMismatchError
+from siamese.errors import ConfigError, GalleryError, ModelMismatchError, os_reason
 from siamese.index._fs import FILE_MODE, fsync_dir, remove_stale_temps
 from siamese.index.backend import IndexFileError, SearchBackend
 from siamese.index.base import Gallery, check_search_args, without_known_sources
@@ -125,7 +125,7 @@ def remove_stale_staging(target: str | os.PathLike[str]) -> list[Path]:
 
 def _os_reason(exc: OSError) -> str:
     """The reason of an OSError in words, with the file it names (``Read-only file system: /g/.lock``)."""
-    reason = exc.strerror or str(exc)
+    reason = os_reason(exc)
     return f"{reason}: {exc.filename}" if exc.filename else reason
 
 

@@ -144,8 +144,34 @@ def test_enroll_into_a_gallery_below_a_file_is_one_line(photos: dict, tmp_path: 
     blocker.write_text("x")
     code, out, err = run_cli("enroll", "alice", photos[PERSON_A][0], "--gallery", blocker / "g", "--json")
     assert code == 2 and out == ""
-    _one_error_line(err, str(blocker / "g"), "cannot create gallery")
+    _one_error_line(err, str(blocker / "g"), "cannot create gallery", f"already exists and is not a folder: {blocker}")
     assert blocker.read_text() == "x"
+
+
+def test_the_catalogue_file_of_a_local_gallery_is_not_taken_for_a_milvus_lite_database(photos: dict,
+                                                                                       tmp_path: Path) -> None:
+    gallery = tmp_path / "g"
+    assert run_cli("enroll", "alice", photos[PERSON_A][0], "--gallery", gallery)[0] == 0
+    before = {p.name: p.read_bytes() for p in gallery.iterdir()}
+    for args in (["enroll", "bob", photos[PERSON_B][0]], ["gallery", "list"], ["identify", photos[PERSON_A][1]]):
+        code, out, err = run_cli(*args, "--gallery", gallery / "gallery.db", "--json")
+        assert code == 2 and out == "", args
+        _one_error_line(err, f"{gallery / 'gallery.db'}: the catalogue inside the local gallery {gallery}",
+                        f"give the folder {gallery}")
+    assert {p.name: p.read_bytes() for p in gallery.iterdir()} == before
+
+
+def test_os_reason_says_when_a_folder_was_asked_for_below_a_file(tmp_path: Path) -> None:
+    from siamese.errors import os_reason
+
+    blocker = tmp_path / "afile"
+    blocker.write_text("x")
+    with pytest.raises(FileExistsError) as err:
+        blocker.mkdir(parents=True, exist_ok=True)  # what making the parent of blocker / "x.tflite" does
+    assert os_reason(err.value) == "already exists and is not a folder"
+    with pytest.raises(FileNotFoundError) as err2:
+        (tmp_path / "missing").read_text()
+    assert os_reason(err2.value) == "No such file or directory"
 
 
 def _pairs_csv(photos: dict, path: Path) -> Path:
