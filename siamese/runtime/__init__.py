@@ -37,6 +37,8 @@ def select_engine(model_dir: Any, engine: str | None = None) -> EmbeddingEngine:
                 return cls(model_dir)
             reasons.append(reason)
         raise ConfigError("engine: no engine can run this model here (" + "; ".join(reasons) + ")")
+    if name not in ENGINES:
+        raise ConfigError(f"engine: unknown engine {name!r} (choose from auto, {', '.join(ENGINES.names())})")
     cls = ENGINES.get(name)
     reason = cls.available(model_dir)
     if reason is not None:

@@ -202,3 +202,12 @@ def test_quantised_runtime_models_stay_close(smoke_model, orl_root: Path, tmp_pa
     drift = 1.0 - np.sum(KerasEngine(md).embed(faces) * LiteRTEngine(md).embed(faces), axis=1)
     print(f"{quantize}: cosine distance to the Keras embedding: mean {drift.mean():.2e}, max {drift.max():.2e}")
     assert drift.max() < max_cosine_distance
+
+
+def test_an_unknown_engine_lists_every_choice_auto_included(smoke_model) -> None:
+    from siamese.errors import ConfigError
+    from siamese.model_dir import ModelDir
+    from siamese.runtime import select_engine
+
+    with pytest.raises(ConfigError, match=r"^engine: unknown engine 'bogus' \(choose from auto, keras, litert\)$"):
+        select_engine(ModelDir(smoke_model[0]), "bogus")
