@@ -34,7 +34,7 @@ from typing import Any
 import numpy as np
 
 from siamese._files import atomic_write_text, file_sha256
-from siamese.errors import ConfigError, SiameseError
+from siamese.errors import ConfigError, InputFileError, SiameseError
 
 __all__ = ["FOLD_FILE", "CategoryLabel", "FoldResult", "LFWBenchmarkResult", "lfw_category", "run_lfw_benchmark"]
 
@@ -318,8 +318,14 @@ def run_lfw_benchmark(cfg: dict[str, Any], out: str | os.PathLike[str], *,
     same = bench.same[pf.ok].astype(np.int64)
     fold_of = bench.folds[pf.ok]
     pair_index = index[pf.ok].tolist()
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
+    for k in wanted:  # a fold without scorable pairs (every photo unreadable: a wrong --images) would train for nothing
+        if not (fold_of == k).any() or not (fold_of != k).any():
+            first = f" (first: {pf.errors[0][0]}: {pf.errors[0][1]})" if pf.errors else ""
+            whose = "its own" if not (fold_of == k).any() else "the other folds'"
+            raise InputFileError(images_dir, f"fold {k}: none of {whose} pairs could be read{first}")
+    out = Path(out)  # made by the first fold's training, once its config is known to be usable
+    if out.exists() and not out.is_dir():
+        raise InputFileError(out, "exists and is not a folder")
     results: list[FoldResult] = []
     for n, k in enumerate(wanted, 1):
         fold_dir = out / f"fold-{k}"
@@ -366,6 +372,7 @@ def run_lfw_benchmark(cfg: dict[str, Any], out: str | os.PathLike[str], *,
         complete=len(results) == len(fold_ids) and max_pairs_per_fold is None and not cfg["data"]["max_identities"])
     if not result.complete:
         result.notes.append("not the reported figure: a subset of folds, pairs or training people (miniature run)")
+    out.mkdir(parents=True, exist_ok=True)
     _write_report(result, same, fold_of, operating_points(pooled_d, pooled_s), out)
     return result
 

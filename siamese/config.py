@@ -102,7 +102,7 @@ CHOICES: dict[str, tuple[Any, ...]] = {
     "train.optimizer.name": ("adam", "adamw", "sgd"),
     "train.lr_schedule.name": ("constant", "cosine"),
     "train.precision": ("auto", "float32", "mixed_float16"),
-    "train.monitor": ("val_eer", "val_accuracy", "val_auc", "val_loss"),
+    "train.monitor": ("val_eer", "val_accuracy", "val_auc", "val_tar"),
 }
 
 # keys whose value is free-form (a dict of anything, or None/dict)
@@ -171,7 +171,11 @@ def _deprecated_keys(config: dict[str, Any]) -> None:
 
 def _check_schedules(loss: dict[str, Any]) -> None:
     spec = loss["margin_schedule"]
-    if spec is None or isinstance(spec, int | float) and not isinstance(spec, bool):
+    if spec is None:
+        return
+    if isinstance(spec, int | float) and not isinstance(spec, bool):
+        if not math.isfinite(spec) or spec < 0:
+            raise ConfigError(f"loss.margin_schedule: a margin must be a finite number >= 0, got {spec!r}")
         return
     if not isinstance(spec, dict):
         raise ConfigError(f"loss.margin_schedule: expected a mapping, got {spec!r}")
@@ -187,8 +191,13 @@ def _check_schedules(loss: dict[str, Any]) -> None:
             for k, v in sched.items():
                 if isinstance(v, float) and not math.isfinite(v):
                     raise ConfigError(f"{key}.{k}: must be a finite number, got {v!r}")
+                if k in ("start", "end", "value") and isinstance(v, int | float) and not isinstance(v, bool) \
+                        and v < 0:
+                    raise ConfigError(f"{key}.{k}: a margin must be >= 0, got {v!r}")
         elif isinstance(sched, bool) or not isinstance(sched, int | float) or not math.isfinite(sched):
             raise ConfigError(f"{key}: expected a schedule mapping or a finite number, got {sched!r}")
+        elif sched < 0:
+            raise ConfigError(f"{key}: a margin must be >= 0, got {sched!r}")
 
 
 HEAD_DEFAULTS: dict[str, Any] = {"kind": "cosface", "weight": 1.0, "margin": None, "scale": None}
@@ -235,6 +244,56 @@ def _check_teacher(config: dict[str, Any]) -> None:
                           f"{config['loss']['name']!r}")
 
 
+EARLY_STOPPING_KEYS = ("monitor", "mode", "patience")
+
+
+def _check_early_stopping(train: dict[str, Any]) -> None:
+    es = train["early_stopping"]
+    if es is None or es is False:
+        return
+    if not isinstance(es, dict):
+        raise ConfigError(f"train.early_stopping: expected a mapping such as {{patience: 5}} or null, got {es!r}")
+    for k, v in es.items():
+        if k not in EARLY_STOPPING_KEYS:
+            raise ConfigError(f"train.early_stopping.{k}: unknown key (expected one of: "
+                              f"{', '.join(EARLY_STOPPING_KEYS)})")
+        if k == "monitor" and v not in CHOICES["train.monitor"]:
+            raise ConfigError(f"train.early_stopping.monitor: {v!r} is not one of "
+                              f"{', '.join(CHOICES['train.monitor'])}")
+        if k == "mode" and v not in ("min", "max"):
+            raise ConfigError(f"train.early_stopping.mode: {v!r} is not one of min, max")
+        if k == "patience" and (isinstance(v, bool) or not isinstance(v, int) or v < 0):
+            raise ConfigError(f"train.early_stopping.patience: must be a whole number of epochs >= 0, got {v!r}")
+
+
+def _check_train_extras(train: dict[str, Any]) -> None:
+    aug = train["augment"]
+    for k in ("affine", "color", "shift"):
+        if not math.isfinite(aug[k]) or aug[k] < 0:
+            raise ConfigError(f"train.augment.{k}: must be a finite number >= 0, got {aug[k]!r}")
+    if not 0.0 <= aug["grayscale"] <= 1.0:
+        raise ConfigError(f"train.augment.grayscale: a probability in [0, 1], got {aug['grayscale']!r}")
+    pb = train["profile_batches"]
+    if pb is not None and (not isinstance(pb, list) or len(pb) != 2
+                           or not all(isinstance(b, int) and not isinstance(b, bool) and b >= 1 for b in pb)
+                           or pb[0] > pb[1]):
+        raise ConfigError(f"train.profile_batches: expected [first, last] batch numbers (1 <= first <= last) or "
+                          f"null, got {pb!r}")
+
+
+def _check_data(data: dict[str, Any]) -> None:
+    if data["val_pairs"] < 2:
+        raise ConfigError(f"data.val_pairs: must be at least 2 (genuine and impostor pairs), got {data['val_pairs']}")
+    if data["root"] is not None and not isinstance(data["root"], str):
+        raise ConfigError(f"data.root: expected a path or null, got {data['root']!r}")
+    n = data["max_identities"]
+    if n is not None and (isinstance(n, bool) or not isinstance(n, int) or n < 2):
+        raise ConfigError(f"data.max_identities: must be a whole number >= 2 or null, got {n!r}")
+    pairs = data["exclude_pairs"]
+    if not isinstance(pairs, list) or not all(isinstance(x, str) and x for x in pairs):
+        raise ConfigError(f"data.exclude_pairs: expected a list of pairs files, got {pairs!r}")
+
+
 def validate(config: dict[str, Any]) -> dict[str, Any]:
     """Return ``config`` merged over the defaults, or raise ConfigError naming the bad key."""
     if not isinstance(config, dict):
@@ -272,6 +331,9 @@ def validate(config: dict[str, Any]) -> dict[str, Any]:
         raise ConfigError("train.genuine_fraction: must be strictly between 0 and 1")
     if not 0.0 < out["data"]["val_fraction"] < 1.0:
         raise ConfigError("data.val_fraction: must be strictly between 0 and 1")
+    _check_early_stopping(out["train"])
+    _check_train_extras(out["train"])
+    _check_data(out["data"])
     pk = out["train"]["pk"]
     if pk["P"] < 2 or pk["K"] < 2:
         raise ConfigError("train.pk: P and K must both be at least 2")
@@ -316,14 +378,30 @@ def load_config(path: str | os.PathLike[str] | None, overrides: list[str] | tupl
         except UnicodeDecodeError:
             raise ConfigError(f"{p}: cannot read config (not UTF-8 text)") from None
         try:
-            raw = yaml.safe_load(text)
+            raw = yaml.load(text, Loader=_UniqueKeyLoader)  # noqa: S506 (a SafeLoader that refuses repeated keys)
         except yaml.YAMLError as e:
             raise ConfigError(f"{p}: not valid YAML ({_one_line_yaml_error(e)})") from None
         if raw is None:
             raise ConfigError(f"{p}: the config file is empty")
+        if not isinstance(raw, dict):
+            raise ConfigError(f"{p}: the file must hold a mapping at top level, not a {type(raw).__name__}")
     for assignment in overrides:
         set_override(raw, assignment)
     return validate(raw)
+
+
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """``yaml.SafeLoader`` that refuses a key given twice in one mapping (YAML would keep the last silently)."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        seen = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            if key in seen:
+                raise yaml.constructor.ConstructorError(None, None, f"key {key!r} given twice in one mapping",
+                                                        key_node.start_mark)
+            seen.add(key)
+        return super().construct_mapping(node, deep=deep)
 
 
 def _one_line_yaml_error(error: yaml.YAMLError) -> str:

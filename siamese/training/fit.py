@@ -156,8 +156,6 @@ def train(cfg: dict[str, Any], out_dir: str | os.PathLike[str], progress: bool =
     if data is None:
         data = prepare_data(cfg, progress=progress)
     teacher = teacher_targets(cfg, data, progress=progress)  # before anything is written: its errors are the user's
-    if chief:
-        out.mkdir(parents=True, exist_ok=True)  # only once the data is known to be usable
     precision = build.resolve_precision(cfg["train"]["precision"])
     keras.mixed_precision.set_global_policy(precision)
     debugging = build.debug_mode(debug)
@@ -196,6 +194,8 @@ def train(cfg: dict[str, Any], out_dir: str | os.PathLike[str], progress: bool =
         cbs = _callbacks(cfg, out, tower, [loss] + ([head_loss] if cfg["model"]["head"] else []), data, ds,
                          single_process=shard[1] == 1)
         val_before = validation_figures(validation_distances(tower, data, distance, t["flip_eval"]), data)
+        if chief:  # only once the data, the model, the loss, the batches and the callbacks are known to be usable
+            out.mkdir(parents=True, exist_ok=True)
         hist = model.fit(ds, epochs=t["epochs"], steps_per_epoch=t["steps_per_epoch"], callbacks=cbs, shuffle=False,
                          verbose=(0 if not progress else 1 if sys.stdout.isatty() else 2))
         if best.exists():

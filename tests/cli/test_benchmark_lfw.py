@@ -192,3 +192,27 @@ def test_a_teacher_only_ever_sees_the_training_side_of_each_fold(
         assert seen_people and not seen_people & fold_people
         assert set(recording_teacher.seen) <= set(shown["fold-0"]) | set(shown["fold-1"])
     assert report.to_dict()["category"]["label"] == "Unrestricted, Labeled Outside Data"
+
+
+def test_a_wrong_images_folder_is_refused_before_any_training(data_root: Path, tmp_path: Path,
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every photo missing (a wrong --images): one line naming the folder, before a fold trains for nothing and
+    before the output folder is made."""
+    import siamese.training
+
+    def no_training(*args: Any, **kw: Any) -> None:
+        raise AssertionError("trained although no pair could be read")
+
+    monkeypatch.setattr(siamese.training, "train", no_training)
+    monkeypatch.setenv("SIAMESE_CACHE", str(tmp_path / "cache"))
+    config = tmp_path / "mini.yaml"
+    config.write_text(CONFIG)
+    images = tmp_path / "no-photos-here"
+    images.mkdir()
+    code, out, err = run_cli("benchmark", "lfw", config, "--data", data_root, "--out", tmp_path / "out",
+                             "--images", images, *MINI)
+    assert code == 2 and out == "", err
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(f"siamese: error: {images}: fold 0: none of its own pairs "
+                                                   "could be read (first: "), err
+    assert not (tmp_path / "out").exists()

@@ -81,7 +81,7 @@ def test_calibrate_then_verify_uses_the_stored_threshold(smoke_model, orl_pairs_
     # a threshold above every distance says "same", one below every distance says "different": exit codes 0 / 1
     a, b = orl_root / "s1" / "1.pgm", orl_root / "s2" / "1.pgm"
     assert run_cli("verify", a, b, "--model", path, "--threshold", "10")[0] == 0
-    code, out, _ = run_cli("verify", a, b, "--model", path, "--threshold", "-1", "--json")
+    code, out, _ = run_cli("verify", a, b, "--model", path, "--threshold", "0", "--json")
     assert code == 1 and json.loads(out)["same"] is False
     code, out, _ = run_cli("verify", a, a, "--model", path, "--json")
     assert code == 0 and json.loads(out)["threshold"] == pytest.approx(cal["threshold"])
@@ -165,3 +165,17 @@ def test_evaluate_lfw_pairs_format_uses_the_official_folds(smoke_model, orl_root
     report = json.loads(out)
     assert report["official_folds"] is True and report["pairs_scored"] == 24
     assert report["kfold"]["n_folds"] == 3 and report["kfold"]["fold_sizes"] == [8, 8, 8]
+
+
+@pytest.mark.parametrize("override", ["model.tower_args.widht=16", "loss.args.foo=1", "train.pk.P=100",
+                                      "loss.margin_schedule={marginn: {name: constant, value: 1.0}}"])
+def test_a_config_refused_while_building_the_model_writes_no_model_directory(data_root: Path, tmp_path: Path,
+                                                                               override: str) -> None:
+    """Errors found while building the tower, the loss, the batches or the callbacks come before the model
+    directory is made: one line, exit 2, no empty directory left to block the corrected rerun."""
+    out = tmp_path / "runs" / "m"
+    code, stdout, err = run_cli("train", REPO / "configs" / "orl-smoke.yaml", "--data", data_root, "--out", out,
+                                "--set", override, "--quiet")
+    assert code == 2 and stdout == "", err
+    assert len(err.strip().splitlines()) == 1 and "internal error" not in err, err
+    assert not (tmp_path / "runs").exists()
