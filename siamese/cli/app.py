@@ -60,6 +60,16 @@ def _one_line_warning(message: Warning | str, category: type[Warning], filename:
     warn(str(message))
 
 
+def _usage_error(message: str) -> None:
+    """An error found before a command runs: one stderr line (and the JSON object under --json), exit 2."""
+    from siamese.cli.output import fail
+
+    try:
+        fail(message, 2, as_json="--json" in sys.argv[2:])
+    except typer.Exit:
+        sys.exit(2)
+
+
 def main() -> None:
     """The ``siamese`` command. Usage errors (a missing argument, an unknown option, a bad option value) are one
     line on stderr with exit code 2, like every other error (click would draw a multi-line box)."""
@@ -84,16 +94,14 @@ def main() -> None:
             else:
                 need = "Keras on its backend" + (f" ({backend})" if backend else "")
                 hint = "pip install 'siamese[train]', or 'siamese[jax]' for KERAS_BACKEND=jax"
-            typer.echo(f"siamese: error: '{command}' needs {need}: {' '.join(str(e).split())} ({hint})", err=True)
-            sys.exit(2)
+            _usage_error(f"'{command}' needs {need}: {' '.join(str(e).split())} ({hint})")
     try:
         code = app(standalone_mode=False)
     except ClickException as e:  # usage errors and bad option values
         message = " ".join(e.format_message().split())
         ctx = getattr(e, "ctx", None)
         hint = f" (see '{ctx.command_path} --help')" if ctx is not None else ""
-        typer.echo(f"siamese: error: {message}{hint}", err=True)
-        sys.exit(2)
+        _usage_error(f"{message}{hint}")
     except Abort:
         typer.echo("siamese: interrupted", err=True)
         sys.exit(130)

@@ -6,12 +6,16 @@ import json
 import os
 import sys
 from collections.abc import Callable
+from contextvars import ContextVar
 from functools import wraps
 from typing import Any
 
 import typer
 
 from siamese.errors import SiameseError, os_reason
+
+# Set while a command that was given --json runs: its errors are then also a JSON object on stdout.
+_json_errors: ContextVar[bool] = ContextVar("siamese_json_errors", default=False)
 
 
 def emit(payload: dict[str, Any], as_json: bool, text: str | Callable[[dict[str, Any]], str] | None = None) -> None:
@@ -36,9 +40,12 @@ def warn(message: str) -> None:
     typer.echo(f"siamese: warning: {_short(message)}", err=True)
 
 
-def fail(message: str, code: int = 2) -> None:
-    """One line on stderr, then exit with ``code``."""
+def fail(message: str, code: int = 2, as_json: bool | None = None) -> None:
+    """One line on stderr, then exit with ``code``. Under ``--json`` (``as_json``, or the running command's flag)
+    stdout also gets ``{"error": message, "exit_code": code}``, so a script that parses stdout always can."""
     typer.echo(f"siamese: error: {_short(message)}", err=True)
+    if _json_errors.get() if as_json is None else as_json:
+        typer.echo(json.dumps({"error": " ".join(str(message).split()), "exit_code": code}, indent=2))
     raise typer.Exit(code)
 
 
@@ -48,6 +55,7 @@ def handle_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
 
     @wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
+        token = _json_errors.set(bool(kwargs.get("as_json")))
         try:
             return fn(*args, **kwargs)
         except SiameseError as e:
@@ -67,5 +75,7 @@ def handle_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
             if os.environ.get("SIAMESE_DEBUG"):
                 raise
             fail(f"internal error: {type(e).__name__}: {e} (set SIAMESE_DEBUG=1 for the traceback)", 2)
+        finally:
+            _json_errors.reset(token)
 
     return wrapper

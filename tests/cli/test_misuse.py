@@ -37,6 +37,13 @@ def _one_error_line(err: str, *expect: str) -> None:
         assert text in lines[0], err
 
 
+def _json_error(out: str, err: str) -> bool:
+    """Under --json the error is also one JSON object on stdout, the same message as the stderr line."""
+    payload = json.loads(out)
+    assert payload == {"error": err.strip().removeprefix("siamese: error: "), "exit_code": 2}, (out, err)
+    return True
+
+
 def test_enroll_with_the_name_forgotten_is_refused(photos: dict, tmp_path: Path) -> None:
     a1, a2, _ = photos[PERSON_A]
     code, out, err = run_cli("enroll", a1, a2, "--gallery", tmp_path / "g")  # 'enroll a.jpg b.jpg'
@@ -107,7 +114,7 @@ def test_enroll_from_dir_without_any_usable_folder_is_one_error(photos: dict, tm
     (root / "Dave").mkdir(parents=True)
     (root / "Dave" / "notes.txt").write_text("no photo here")
     code, out, err = run_cli("enroll", "--from-dir", root, "--gallery", tmp_path / "g", "--json")
-    assert code == 2 and out == ""
+    assert code == 2 and _json_error(out, err)
     _one_error_line(err, str(root), "no identity folder could be enrolled", "no photo")
     assert not (tmp_path / "g").exists()
 
@@ -116,7 +123,7 @@ def test_an_empty_gallery_address_is_refused(photos: dict, tmp_path: Path, monke
     monkeypatch.chdir(tmp_path)
     for args in (["enroll", "bob", photos[PERSON_A][0]], ["identify", photos[PERSON_A][0]], ["gallery", "list"]):
         code, out, err = run_cli(*args, "--gallery", "", "--json")
-        assert code == 2 and out == "", args
+        assert code == 2 and _json_error(out, err), args
         _one_error_line(err, "--gallery: empty")
     assert list(tmp_path.iterdir()) == []
 
@@ -143,7 +150,7 @@ def test_enroll_into_a_gallery_below_a_file_is_one_line(photos: dict, tmp_path: 
     blocker = tmp_path / "afile"
     blocker.write_text("x")
     code, out, err = run_cli("enroll", "alice", photos[PERSON_A][0], "--gallery", blocker / "g", "--json")
-    assert code == 2 and out == ""
+    assert code == 2 and _json_error(out, err)
     _one_error_line(err, str(blocker / "g"), "cannot create gallery", f"already exists and is not a folder: {blocker}")
     assert blocker.read_text() == "x"
 
@@ -155,7 +162,7 @@ def test_the_catalogue_file_of_a_local_gallery_is_not_taken_for_a_milvus_lite_da
     before = {p.name: p.read_bytes() for p in gallery.iterdir()}
     for args in (["enroll", "bob", photos[PERSON_B][0]], ["gallery", "list"], ["identify", photos[PERSON_A][1]]):
         code, out, err = run_cli(*args, "--gallery", gallery / "gallery.db", "--json")
-        assert code == 2 and out == "", args
+        assert code == 2 and _json_error(out, err), args
         _one_error_line(err, f"{gallery / 'gallery.db'}: the catalogue inside the local gallery {gallery}",
                         f"give the folder {gallery}")
     assert {p.name: p.read_bytes() for p in gallery.iterdir()} == before
@@ -188,7 +195,7 @@ def test_evaluate_with_a_bad_far_writes_no_report(photos: dict, tmp_path: Path) 
     report = tmp_path / "report"
     code, out, err = run_cli("evaluate", packaged_model_dir(), "--pairs", pairs, "--report", report,
                              "--calibrate", "--far", "2", "--json")
-    assert code == 2 and out == ""
+    assert code == 2 and _json_error(out, err)
     _one_error_line(err, "--far")
     assert not report.exists()
     afile = tmp_path / "taken"
