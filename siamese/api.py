@@ -235,13 +235,14 @@ def train(config: PathLike | dict[str, Any] | None, out: PathLike, *, data: Path
     Refuses to replace a trained model in ``out`` unless ``force``; nothing is written when the config or the
     data is bad.
     """
+    from siamese import paths
     from siamese.config import load_config, validate
     from siamese.model_dir import check_writable
     from siamese.training import train as run
 
     cfg = validate(dict(config)) if isinstance(config, dict) else load_config(config, overrides)
-    if data is not None:
-        cfg["data"]["root"] = str(data)
+    # the model directory's config.yaml records the data root it was trained on, also when $SIAMESE_DATA gave it
+    cfg["data"]["root"] = str(paths.data_root(data if data is not None else cfg["data"]["root"]).absolute())
     check_writable(out, force)
     return run(cfg, out, progress=progress, debug=debug, force=force)
 

@@ -72,10 +72,14 @@ def _result(runs: dict[str, Path], name: str) -> dict:
     return json.loads(text[text.index("{"):])
 
 
-def test_a_jax_run_writes_the_same_model_directory(runs: dict[str, Path]) -> None:
+def test_a_jax_run_writes_the_same_model_directory(runs: dict[str, Path], data_root: Path) -> None:
+    import yaml
+
     from siamese.model_dir import ModelDir
     from siamese.runtime import select_engine
 
+    # the data root came from $SIAMESE_DATA, not the config: config.yaml records it all the same
+    assert yaml.safe_load((runs["single"] / "config.yaml").read_text())["data"]["root"] == str(data_root.absolute())
     md = ModelDir(runs["single"])  # this process runs TensorFlow: the JAX tower loads with its fingerprint
     assert md.card["backend"] == "jax" and md.card["processes"] == 1
     assert md.card["runtime"]["fingerprint"] == md.card["fingerprint"]
