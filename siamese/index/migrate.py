@@ -22,8 +22,9 @@ def migrate(src: str | os.PathLike[str], dst: str | os.PathLike[str], *, index: 
     and their provenance; ``index`` (default: the source's kind) and ``opts`` set the new index.
     Template ids are the new gallery's own. The source is only read. Returns a summary dict.
 
-    A source identity name that a new gallery refuses fails the copy before ``dst`` is created; a copy into a local
-    directory that fails later removes what it made (a Milvus destination keeps the collection made so far).
+    A source identity name that a new gallery refuses fails the copy before ``dst`` is created; a copy that fails
+    later removes what it made: the local directory, the new Milvus collection (and a milvus-lite database that the
+    copy created), so that the retry is not refused as "already exists".
     """
     from siamese.index.gallery import check_name
 
@@ -33,15 +34,38 @@ def migrate(src: str | os.PathLike[str], dst: str | os.PathLike[str], *, index: 
                 check_name(name)
             except GalleryError as exc:
                 raise GalleryError(f"{src}: cannot be copied: {exc}") from None
+        local = gallery_backend(dst) == "local"
+        lite = None
+        if not local:
+            from siamese.index.milvus_gallery import parse_milvus_address
+
+            lite = parse_milvus_address(normalize_address(dst)).lite_path
+        fresh_lite = lite is not None and not lite.exists()
         target = create_gallery(dst, source.fingerprint, source.dim, index or source.kind, **opts)
         try:
             identities, templates = _copy(source, target, dst, batch_size)
         except BaseException:
-            if gallery_backend(dst) == "local":
+            if local:
                 shutil.rmtree(normalize_address(dst), ignore_errors=True)
+            else:
+                _drop_milvus_copy(target, fresh_lite)
             raise
     return {"source": str(src), "destination": str(dst), "identities": identities, "templates": templates,
             "fingerprint": source.fingerprint, "dim": source.dim, "index": index or source.kind}
+
+
+def _drop_milvus_copy(target: Gallery, fresh_lite: bool) -> None:
+    """Drop the collection a failed copy made (only that one: matched by its gallery id); with ``fresh_lite`` also
+    the milvus-lite database folder the copy created. Best effort: the copy's own error is the one raised."""
+    from siamese.index.milvus_gallery import MilvusGallery
+
+    address = target.address  # type: ignore[attr-defined]
+    try:
+        MilvusGallery.drop(address, target.gallery_id)  # type: ignore[attr-defined]
+    except Exception:  # noqa: BLE001 - the server may be what failed; the copy's error says so
+        return
+    if fresh_lite and address.lite_path is not None:
+        shutil.rmtree(address.lite_path, ignore_errors=True)
 
 
 def _copy(source: Gallery, target: Gallery, dst: str | os.PathLike[str], batch_size: int) -> tuple[int, int]:

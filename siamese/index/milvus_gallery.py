@@ -317,6 +317,27 @@ class MilvusGallery(Gallery):
         return cls.open(addr, fingerprint, lock_timeout=lock_timeout)
 
     @classmethod
+    def drop(cls, address: Any, gallery_id: str, *, lock_timeout: float = 60.0) -> bool:
+        """Drop the collection at ``address`` if it is the gallery ``gallery_id`` (e.g. a copy that failed halfway);
+        True when dropped. Any other collection there, another gallery's included, is left alone."""
+        addr = parse_milvus_address(address)
+        if addr.lite_path is not None and not addr.lite_path.is_dir():
+            return False
+        with cls._connection(addr, lock_timeout) as client, _errors(addr):
+            if not client.has_collection(addr.collection):
+                return False
+            props = client.describe_collection(addr.collection).get("properties") or {}
+            if props.get("siamese.gallery_id") != gallery_id:
+                return False
+            client.drop_collection(addr.collection)
+        return True
+
+    @property
+    def gallery_id(self) -> str:
+        """The id this gallery's collection was created with (unique per gallery)."""
+        return self._meta.get("gallery_id", "")
+
+    @classmethod
     def open(cls, address: Any, fingerprint: str | None = None, *, read_only: bool = False,
              lock_timeout: float = 60.0) -> MilvusGallery:
         """Open an existing gallery; GalleryError if there is none, ModelMismatchError for another model."""

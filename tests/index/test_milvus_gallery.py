@@ -181,6 +181,46 @@ def test_migrate_local_to_milvus_and_back(tmp_path: Path, rng: np.random.Generat
         migrate(src, tmp_path / "m.db")
 
 
+def test_a_copy_into_milvus_that_fails_halfway_leaves_nothing_behind(tmp_path: Path, rng: np.random.Generator,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    """A new milvus-lite database is removed whole; in a database that was there, only the new collection is
+    dropped (the other gallery in it stays); the retry is not refused as "already exists"."""
+    people = {f"p{i}": _unit(rng, 1 + i % 2) for i in range(12)}
+    src = tmp_path / "local"
+    with FaceGallery.create(src, "fp-m", DIM) as g:
+        g.add_many(list(people.items()))
+    shared = f"milvus-lite:{tmp_path / 'shared'}"
+    with create_gallery(f"{shared}?collection=other", "fp-o", DIM) as other:
+        other.add("kept", _unit(rng, 1))
+    calls = []
+    real_add_many = MilvusGallery.add_many
+
+    def add_many(self, entries, **kw):
+        calls.append(1)
+        if len(calls) % 2 == 0:
+            raise GalleryError("connection lost")
+        return real_add_many(self, entries, **kw)
+
+    monkeypatch.setattr(MilvusGallery, "add_many", add_many)
+    with pytest.raises(GalleryError, match="connection lost"):
+        migrate(src, tmp_path / "m.db", batch_size=5)
+    assert not (tmp_path / "m.db").exists()
+    with pytest.raises(GalleryError, match="connection lost"):
+        migrate(src, f"{shared}?collection=copy", batch_size=5)
+    assert not gallery_exists(f"{shared}?collection=copy")
+    with open_gallery(f"{shared}?collection=other", "fp-o") as other:
+        assert other.names() == ["kept"]
+    monkeypatch.undo()
+    for dst in (tmp_path / "m.db", f"{shared}?collection=copy"):
+        assert migrate(src, dst, batch_size=5)["identities"] == 12
+        with open_gallery(dst, "fp-m") as g:
+            assert g.names() == sorted(people)
+    with MilvusGallery.open(f"{shared}?collection=other") as other:
+        other_id = other.gallery_id
+    assert not MilvusGallery.drop(f"{shared}?collection=copy", other_id)  # another gallery's id drops nothing
+    assert gallery_exists(f"{shared}?collection=copy")
+
+
 def test_open_or_create_and_exists(tmp_path: Path, rng: np.random.Generator) -> None:
     address = f"milvus-lite:{tmp_path / 'lite'}"
     assert not gallery_exists(address)
