@@ -9,6 +9,7 @@ import typer
 
 from siamese.cli.model_cmds import fallback_lines
 from siamese.cli.output import emit, handle_errors
+from siamese.cli.params import path_argument, path_option
 
 benchmark_app = typer.Typer(help="Benchmarks by their published protocols: lfw (LFW View 2, 10 folds).",
                             no_args_is_help=True)
@@ -17,17 +18,17 @@ benchmark_app = typer.Typer(help="Benchmarks by their published protocols: lfw (
 @benchmark_app.command("lfw")
 @handle_errors
 def lfw(
-    config: Path = typer.Argument(..., readable=False,
+    config: Path = path_argument(...,
                                   help="Training config (YAML) of every fold's model, e.g. configs/lfw.yaml."),
-    out: Path = typer.Option(..., "--out", readable=False,
+    out: Path = path_option(..., "--out",
                              help="Run folder: fold-K/ (model + fold.json), report.json, roc.png. "
                              "Rerunning skips the folds already finished there."),
-    data: Path | None = typer.Option(None, "--data", readable=False, help="Face data root (default: $SIAMESE_DATA)."),
+    data: Path | None = path_option(None, "--data", help="Face data root (default: $SIAMESE_DATA)."),
     folds: str | None = typer.Option(None, "--folds", help="Folds to run, e.g. 0,1 (default: all 10)."),
     overrides: list[str] = typer.Option([], "--set", help="Override a config key: --set train.epochs=3."),
-    pairs: Path | None = typer.Option(None, "--pairs", readable=False,
+    pairs: Path | None = path_option(None, "--pairs",
                                       help="View 2 pairs file (default: DATA/lfw/pairs.txt)."),
-    images: Path | None = typer.Option(None, "--images", readable=False,
+    images: Path | None = path_option(None, "--images",
                                        help="LFW image folder (default: DATA/lfw/lfw-deepfunneled)."),
     max_pairs_per_fold: int | None = typer.Option(None, "--max-pairs-per-fold",
                                                   help="Miniature run: the first N pairs of each fold (half genuine)."),

@@ -8,11 +8,11 @@ from typing import Any
 import typer
 
 from siamese.cli.output import emit, fail, handle_errors, warn
+from siamese.cli.params import MODEL_OPT, path_argument, path_option
 
 gallery_app = typer.Typer(help="Inspect or edit a gallery: list, info, remove NAME, migrate SRC DST.",
                           no_args_is_help=True)
 
-MODEL_OPT = typer.Option(None, "--model", "-m", help="Model directory (default: $SIAMESE_MODEL or the user data dir).")
 CHECK_FACE_OPT = typer.Option(False, "--check-face", help="Models on pre-aligned crops (detector none): refuse "
                               "photos in which YuNet finds no face.")
 GALLERY_OPT = typer.Option(None, "--gallery", "-g", help="Gallery directory, milvus-lite file (PATH.db) or Milvus "
@@ -22,8 +22,8 @@ GALLERY_OPT = typer.Option(None, "--gallery", "-g", help="Gallery directory, mil
 @handle_errors
 def enroll(
     name: str | None = typer.Argument(None, help="Identity name (omit with --from-dir)."),
-    images: list[Path] | None = typer.Argument(None, readable=False, help="Photos of this person."),
-    from_dir: Path | None = typer.Option(None, "--from-dir", readable=False,
+    images: list[Path] | None = path_argument(None, help="Photos of this person."),
+    from_dir: Path | None = path_option(None, "--from-dir",
                                          help="Enroll ROOT/<name>/<photos>, one folder each."),
     model: Path | None = MODEL_OPT,
     gallery: str | None = GALLERY_OPT,
@@ -72,7 +72,7 @@ def _enroll_text(p: dict[str, Any]) -> str:
 
 @handle_errors
 def identify(
-    image: Path = typer.Argument(..., readable=False, help="Photo of the person to identify."),
+    image: Path = path_argument(..., help="Photo of the person to identify."),
     model: Path | None = MODEL_OPT,
     gallery: str | None = GALLERY_OPT,
     top_k: int = typer.Option(5, "--top-k", "-k", min=1, help="How many candidates to list."),

@@ -8,17 +8,16 @@ from typing import Any
 import typer
 
 from siamese.cli.output import emit, fail, handle_errors
-
-MODEL_OPT = typer.Option(None, "--model", "-m", help="Model directory (default: $SIAMESE_MODEL or the user data dir).")
+from siamese.cli.params import MODEL_OPT, path_argument, path_option
 
 
 @handle_errors
 def evaluate(
-    model: Path = typer.Argument(..., readable=False, help="Model directory."),
-    pairs: Path = typer.Option(..., "--pairs", readable=False, help="Pairs file: LFW pairs.txt / View 1 file, or CSV."),
-    images: Path | None = typer.Option(None, "--images", readable=False,
+    model: Path = path_argument(..., help="Model directory."),
+    pairs: Path = path_option(..., "--pairs", help="Pairs file: LFW pairs.txt / View 1 file, or CSV."),
+    images: Path | None = path_option(None, "--images",
                                        help="Image root for LFW pairs (default: beside the file)."),
-    report: Path | None = typer.Option(None, "--report", readable=False,
+    report: Path | None = path_option(None, "--report",
                                        help="Write report.json and ROC/DET/histogram PNGs here."),
     flip: bool = typer.Option(False, "--flip", help="Average each face's embedding with its mirror image's."),
     calibrate: bool = typer.Option(False, "--calibrate", help="Also store the threshold for --far in MODEL_DIR."),
@@ -66,12 +65,12 @@ def _evaluation_text(p: dict[str, Any]) -> str:
 
 @handle_errors
 def calibrate(
-    model: Path | None = typer.Argument(None, readable=False,
+    model: Path | None = path_argument(None,
                                         help="Model directory (default: the default model; the one shipped in "
                                              "the package is copied to the user data dir, never changed)."),
-    pairs: Path = typer.Option(..., "--pairs", readable=False,
+    pairs: Path = path_option(..., "--pairs",
                                help="Pairs file to choose the threshold on (not your test set)."),
-    images: Path | None = typer.Option(None, "--images", readable=False, help="Image root for LFW pairs."),
+    images: Path | None = path_option(None, "--images", help="Image root for LFW pairs."),
     far: float = typer.Option(1e-3, "--far", help="Target false-accept rate."),
     flip: bool = typer.Option(False, "--flip"),
     as_json: bool = typer.Option(False, "--json"),
@@ -87,17 +86,17 @@ def calibrate(
 
 @handle_errors
 def export(
-    model: Path = typer.Argument(..., readable=False, help="Model directory."),
+    model: Path = path_argument(..., help="Model directory."),
     fmt: str = typer.Option("tflite", "--format", help="tflite | savedmodel"),
     quantize: str | None = typer.Option(None, "--quantize", help="float16 | int8 (tflite only)"),
-    out: Path | None = typer.Option(None, "--out", readable=False,
+    out: Path | None = path_option(None, "--out",
                                     help="Output file (tflite) or folder (savedmodel); without it, "
                                          "a TFLite export replaces MODEL's own runtime model (embedding.tflite)."),
-    representative: Path | None = typer.Option(None, "--representative", readable=False,
+    representative: Path | None = path_option(None, "--representative",
                                                help="Folder of face photos for int8 calibration."),
-    pairs: Path | None = typer.Option(None, "--pairs", readable=False,
+    pairs: Path | None = path_option(None, "--pairs",
                                       help="Compare accuracy of the export and the Keras model."),
-    images: Path | None = typer.Option(None, "--images", readable=False),
+    images: Path | None = path_option(None, "--images"),
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:
     """Export the embedding model for serving; with --pairs, print its accuracy next to the Keras model's."""
@@ -121,8 +120,8 @@ def _export_text(p: dict[str, Any]) -> str:
 
 @handle_errors
 def verify(
-    image_a: Path = typer.Argument(..., readable=False, help="First photo."),
-    image_b: Path | None = typer.Argument(None, readable=False,
+    image_a: Path = path_argument(..., help="First photo."),
+    image_b: Path | None = path_argument(None,
                                           help="Second photo (or use --claim NAME with a gallery)."),
     claim: str | None = typer.Option(None, "--claim", help="Verify IMAGE_A against this enrolled identity."),
     model: Path | None = MODEL_OPT,

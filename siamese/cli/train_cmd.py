@@ -7,15 +7,16 @@ from pathlib import Path
 import typer
 
 from siamese.cli.output import emit, handle_errors
+from siamese.cli.params import path_argument, path_option
 
 SHOWN = ("best_accuracy", "roc_auc", "eer")
 
 
 @handle_errors
 def train(
-    config: Path = typer.Argument(..., readable=False, help="Training config (YAML), e.g. configs/orl-smoke.yaml."),
-    data: Path | None = typer.Option(None, "--data", readable=False, help="Face data root (default: $SIAMESE_DATA)."),
-    out: Path | None = typer.Option(None, "--out", readable=False,
+    config: Path = path_argument(..., help="Training config (YAML), e.g. configs/orl-smoke.yaml."),
+    data: Path | None = path_option(None, "--data", help="Face data root (default: $SIAMESE_DATA)."),
+    out: Path | None = path_option(None, "--out",
                                     help="Model directory to write (default: runs/<config name>)."),
     overrides: list[str] = typer.Option([], "--set", help="Override a config key: --set train.epochs=3."),
     debug: bool = typer.Option(False, "--debug", help="Run eagerly with numeric checks (slow)."),
