@@ -16,12 +16,10 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import shutil
 import sys
 from pathlib import Path
 
-from siamese._files import atomic_write_bytes, atomic_write_text
+from siamese._files import atomic_path, atomic_write_bytes, atomic_write_text
 from siamese.model_dir import (
     CALIBRATION_FILE,
     CARD_FILE,
@@ -92,21 +90,15 @@ def main() -> int:
         "figures": figures,
         "source_dir": before.get("source_dir", str(args.model)),
     }
-    staging = args.out.with_name(f".{args.out.name}.new")  # built and checked beside it, then swapped in
-    shutil.rmtree(staging, ignore_errors=True)
-    staging.mkdir(parents=True)
-    for f in files:
-        if f == CARD_FILE:
-            atomic_write_text(staging / f, json.dumps(card, indent=2) + "\n", mode=0o644)
-        else:
-            atomic_write_bytes(staging / f, (args.model / f).read_bytes(), mode=0o644)
-    ModelDir(staging).embedding_model()
-    ModelDir(staging).tflite_path()
-    old = args.out.with_name(f".{args.out.name}.old")
-    if args.out.exists():
-        os.replace(args.out, old)
-    os.replace(staging, args.out)
-    shutil.rmtree(old, ignore_errors=True)
+    with atomic_path(args.out, replace_folder=True) as staging:  # built and checked beside it, then swapped in
+        staging.mkdir()
+        for f in files:
+            if f == CARD_FILE:
+                atomic_write_text(staging / f, json.dumps(card, indent=2) + "\n", mode=0o644)
+            else:
+                atomic_write_bytes(staging / f, (args.model / f).read_bytes(), mode=0o644)
+        ModelDir(staging).embedding_model()
+        ModelDir(staging).tflite_path()
     print(f"{args.out}: {size / 1e6:.2f} MB", file=sys.stderr)
     return 0
 

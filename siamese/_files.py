@@ -40,10 +40,12 @@ def _fsync_file(path: str | os.PathLike[str]) -> None:
 
 
 @contextlib.contextmanager
-def atomic_path(path: str | os.PathLike[str], mode: int = 0o600) -> Iterator[Path]:
+def atomic_path(path: str | os.PathLike[str], mode: int = 0o600, *, replace_folder: bool = False) -> Iterator[Path]:
     """Context manager yielding a temporary path beside ``path`` (same suffix) for a library that writes files
     itself (``keras.Model.save``, a TFLite converter, a SavedModel folder); on success its content replaces ``path``
-    all-or-nothing with permission bits ``mode`` (files) -- a folder is replaced only if ``path`` does not exist."""
+    all-or-nothing with permission bits ``mode`` (files). A folder replaces an existing ``path`` only with
+    ``replace_folder`` (the old one is renamed aside, the new one renamed in, then the old one removed: a crash
+    between the two renames leaves the old folder inside the ``.<name>.*.tmp`` beside it)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp_dir = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=TMP_SUFFIX, dir=path.parent))
@@ -54,7 +56,16 @@ def atomic_path(path: str | os.PathLike[str], mode: int = 0o600) -> Iterator[Pat
             for sub in sorted(tmp.rglob("*")):
                 if sub.is_file():
                     _fsync_file(sub)
-            os.rename(tmp, path)  # never replaces an existing folder
+            if replace_folder and path.is_dir():
+                old = tmp_dir / "old"
+                os.rename(path, old)
+                try:
+                    os.rename(tmp, path)
+                except BaseException:
+                    os.rename(old, path)
+                    raise
+            else:
+                os.rename(tmp, path)  # never replaces an existing folder
         else:
             os.chmod(tmp, mode)
             _fsync_file(tmp)

@@ -116,6 +116,24 @@ def test_atomic_path_never_replaces_an_existing_folder(tmp_path: Path) -> None:
     assert [p.name for p in tmp_path.iterdir()] == ["export"]
 
 
+def test_atomic_path_replaces_a_folder_only_when_asked_and_only_on_success(tmp_path: Path) -> None:
+    target = tmp_path / "default_model"
+    target.mkdir()
+    (target / "model.json").write_text("old")
+    with pytest.raises(RuntimeError), atomic_path(target, replace_folder=True) as tmp:
+        tmp.mkdir()
+        (tmp / "model.json").write_text("half")
+        raise RuntimeError("the check of the new model failed")
+    assert [p.name for p in target.iterdir()] == ["model.json"] and (target / "model.json").read_text() == "old"
+    with atomic_path(target, replace_folder=True) as tmp:
+        tmp.mkdir()
+        (tmp / "model.json").write_text("new")
+        (tmp / "model.tflite").write_bytes(b"fb")
+    assert sorted(p.name for p in target.iterdir()) == ["model.json", "model.tflite"]
+    assert (target / "model.json").read_text() == "new"
+    assert [p.name for p in tmp_path.iterdir()] == ["default_model"]  # the old folder and the temp one are gone
+
+
 def test_file_sha256_matches_hashlib_on_a_multi_mib_file(tmp_path: Path) -> None:
     path = tmp_path / "big.bin"
     # 3.5 MiB: several 1 MiB blocks plus a partial one
