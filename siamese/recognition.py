@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import os
 from dataclasses import asdict, dataclass, field
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -218,30 +217,16 @@ def identity_folders(root: str | os.PathLike[str]) -> tuple[dict[str, list[str]]
     non-hidden entry with an image suffix is a photo (a broken link or a folder then fails as a photo, with its
     reason), and a folder that cannot be listed is a problem ``{"identity", "reason"}``. Raises InputFileError if
     ``root`` is not a listable folder or holds no identity folder."""
-    from siamese.data.readers import IMAGE_SUFFIXES, _natural_key
+    from siamese.data.readers import list_identity_folders
     from siamese.errors import InputFileError, os_reason
 
-    def order(p: Path) -> tuple[Any, str]:
-        return _natural_key(p.name), p.name
-
-    root = Path(root)
-    if not root.is_dir():
-        raise InputFileError(root, "not a directory")
-    try:
-        folders = sorted((p for p in root.iterdir() if not p.name.startswith(".") and p.is_dir()), key=order)
-    except OSError as exc:
-        raise InputFileError(root, f"cannot list ({os_reason(exc)})") from exc
     people: dict[str, list[str]] = {}
     problems: list[dict[str, str]] = []
-    for person in folders:
-        try:
-            entries = sorted(person.iterdir(), key=order)
-        except OSError as exc:
-            problems.append({"identity": person.name, "reason": f"{person}: cannot list ({os_reason(exc)})"})
-            continue
-        photos = [str(f) for f in entries if f.suffix.lower() in IMAGE_SUFFIXES and not f.name.startswith(".")]
-        if photos:
-            people[person.name] = photos
+    for person, entries in list_identity_folders(root):
+        if isinstance(entries, OSError):
+            problems.append({"identity": person.name, "reason": f"{person}: cannot list ({os_reason(entries)})"})
+        elif entries:
+            people[person.name] = [str(f) for f in entries]
         else:
             problems.append({"identity": person.name, "reason": f"{person}: no photo (*.jpg, *.png, ...)"})
     if not people and not problems:

@@ -78,25 +78,53 @@ def _natural_key(text: str) -> list[tuple[int, int | str]]:
     return [(0, int(part)) if part.isdigit() else (1, part) for part in re.split(r"(\d+)", text) if part]
 
 
-def read_identity_folders(root: str | os.PathLike[str], min_images: int = 1) -> IdentityDataset:
-    """List ``root/<identity>/<image>`` files (see :data:`IMAGE_SUFFIXES`) in natural sort order.
+def list_identity_folders(root: str | os.PathLike[str]) -> list[tuple[Path, list[Path] | OSError]]:
+    """The walk of ``root/<identity>/<image>`` that training and enrollment share, in natural sort order (numbers
+    compared as numbers: ``s2`` < ``s10``; names, then files): ``[(identity folder, its photo entries)]``.
 
-    Names and files are sorted with numbers compared as numbers (``s2`` < ``s10``), so the
-    order, and so the labels, are deterministic.
-
-    Hidden files and folders are skipped. Identities with fewer than ``min_images`` images are
-    left out. Raises InputFileError if ``root`` is not a folder or holds no images.
+    Hidden folders and files are skipped; a photo entry is any name with an image suffix (:data:`IMAGE_SUFFIXES`),
+    not checked to be a readable file (the caller decides: training drops what is not a file, enrollment reports
+    it). A folder that cannot be listed comes with its ``OSError`` instead of entries. Raises InputFileError if
+    ``root`` is not a folder or cannot be listed.
     """
+    from siamese.errors import os_reason
+
+    def order(p: Path) -> tuple[Any, str]:
+        return _natural_key(p.name), p.name
+
     root = Path(root)
     if not root.is_dir():
         raise InputFileError(root, "not a directory")
+    try:
+        folders = sorted((p for p in root.iterdir() if not p.name.startswith(".") and p.is_dir()), key=order)
+    except OSError as exc:
+        raise InputFileError(root, f"cannot list ({os_reason(exc)})") from exc
+    listing: list[tuple[Path, list[Path] | OSError]] = []
+    for person in folders:
+        try:
+            entries = sorted(person.iterdir(), key=order)
+        except OSError as exc:
+            listing.append((person, exc))
+            continue
+        listing.append((person, [f for f in entries if f.suffix.lower() in IMAGE_SUFFIXES
+                                 and not f.name.startswith(".")]))
+    return listing
+
+
+def read_identity_folders(root: str | os.PathLike[str], min_images: int = 1) -> IdentityDataset:
+    """List ``root/<identity>/<image>`` files (see :func:`list_identity_folders`: natural sort order, so the
+    labels are deterministic; hidden entries skipped; entries that are not files dropped).
+
+    Identities with fewer than ``min_images`` images are left out. Raises InputFileError if ``root`` is not a
+    folder or holds no images, the OSError of an identity folder that cannot be listed.
+    """
     names: list[str] = []
     paths: list[str] = []
     labels: list[int] = []
-    people = [p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")]
-    for person in sorted(people, key=lambda p: (_natural_key(p.name), p.name)):
-        files = [f for f in person.iterdir() if f.suffix.lower() in IMAGE_SUFFIXES and not f.name.startswith(".")]
-        images = [str(f) for f in sorted(files, key=lambda f: (_natural_key(f.name), f.name)) if f.is_file()]
+    for person, entries in list_identity_folders(root):
+        if isinstance(entries, OSError):
+            raise entries
+        images = [str(f) for f in entries if f.is_file()]
         if len(images) < max(min_images, 1):
             continue
         labels.extend([len(names)] * len(images))

@@ -164,6 +164,43 @@ def test_identity_folders_min_images_and_subset(tmp_path: Path) -> None:
         read_identity_folders(tmp_path / "missing")
 
 
+def test_training_and_enrollment_walk_the_folders_alike(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """One walk (list_identity_folders): the same people in the same natural order for both; the training reader
+    drops an entry that is not a file and fails on a folder it cannot list, enrollment reports both."""
+    from siamese.data.readers import list_identity_folders
+    from siamese.recognition import identity_folders
+
+    for person, files in {"p10": ["b.jpg", "a.JPG"], "p2": ["x10.png", "x2.png", ".hidden.jpg", "notes.txt"],
+                          ".trash": ["t.jpg"]}.items():
+        (tmp_path / person).mkdir()
+        for f in files:
+            (tmp_path / person / f).write_bytes(b"x")
+    os.symlink(tmp_path / "gone.jpg", tmp_path / "p10" / "c.jpg")  # a broken link
+    (tmp_path / "p3").mkdir()
+    listing = list_identity_folders(tmp_path)
+    assert [(p.name, [f.name for f in e]) for p, e in listing] == [
+        ("p2", ["x2.png", "x10.png"]), ("p3", []), ("p10", ["a.JPG", "b.jpg", "c.jpg"])]
+    data = read_identity_folders(tmp_path)
+    assert data.names == ["p2", "p10"] and [Path(p).name for p in data.paths] == ["x2.png", "x10.png", "a.JPG",
+                                                                                  "b.jpg"]
+    people, problems = identity_folders(tmp_path)
+    assert {k: [Path(p).name for p in v] for k, v in people.items()} == {"p2": ["x2.png", "x10.png"],
+                                                                        "p10": ["a.JPG", "b.jpg", "c.jpg"]}
+    assert [p["identity"] for p in problems] == ["p3"]
+    real_iterdir = Path.iterdir
+
+    def iterdir(self: Path):
+        if self.name == "p2":
+            raise PermissionError(13, "Permission denied", str(self))
+        return real_iterdir(self)
+
+    monkeypatch.setattr(Path, "iterdir", iterdir)
+    with pytest.raises(PermissionError):
+        read_identity_folders(tmp_path)
+    people, problems = identity_folders(tmp_path)
+    assert sorted(people) == ["p10"] and "p2: cannot list (Permission denied)" in problems[0]["reason"]
+
+
 def test_written_pairs_read_back(tmp_path: Path) -> None:
     rows = [(tmp_path / "a, one.jpg", tmp_path / "b.jpg", 1), (tmp_path / "c.jpg", tmp_path / 'd "x".jpg', 0)]
     path = write_csv_pairs(tmp_path / "sub" / "pairs.csv", iter(rows))
