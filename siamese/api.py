@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from siamese._args import check_int, check_path, check_paths, check_real, photo_list
 from siamese.errors import SiameseError
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -54,7 +55,7 @@ def open_model(model: Any = None) -> ModelDir:
     if isinstance(model, ModelDir):
         return model
     if model is not None:
-        return ModelDir(model)
+        return ModelDir(check_path(model, "model"))
     md = ModelDir(default_model_dir())
     _warn_if_an_older_default(md)
     return md
@@ -84,7 +85,7 @@ def _gallery_path(gallery: PathLike | None) -> Path | str:
 
     if gallery is None:
         return default_gallery_address()
-    if not os.fspath(gallery).strip():
+    if not os.fspath(check_path(gallery, "gallery")).strip():
         raise SiameseError("--gallery: empty; give a gallery (a folder, PATH.db or a Milvus URI), or leave it out "
                            "for the default one")
     return normalize_address(gallery)
@@ -102,6 +103,7 @@ def represent(image: PathLike, model: Any = None, flip: bool = False, engine: st
     """One photo -> its ``(dim,)`` float32 unit embedding (aligned the way the model was trained)."""
     from siamese.verification import FaceEmbedder
 
+    check_path(image, "image")
     return FaceEmbedder(open_model(model), flip=flip, engine=engine).embed_file(image)
 
 
@@ -112,6 +114,7 @@ def verify(image_a: PathLike, image_b: PathLike | None = None, *, claim: str | N
     (``verify(a, claim="alice")``). Accepted when distance <= threshold (default: the model's calibration)."""
     if (image_b is None) == (claim is None):
         raise SiameseError("give a second image or claim=NAME (one of them, not both)")
+    check_paths(image_a=image_a, image_b=image_b)
     if claim is not None:
         from siamese.recognition import Recognizer
 
@@ -130,8 +133,8 @@ def identify(image: PathLike, *, gallery: PathLike | None = None, model: Any = N
     """Who is this? The ``top_k`` closest enrolled identities; ``found`` when the closest is within the threshold."""
     from siamese.recognition import Recognizer
 
-    if top_k < 1:
-        raise SiameseError(f"top_k: must be at least 1, got {top_k}")
+    check_path(image, "image")
+    top_k = check_int(top_k, "top_k", minimum=1)
     address = _gallery_path(gallery)
     with Recognizer(open_model(model), address, threshold=threshold, engine=engine, check_face=check_face,
                     read_only=_unwritable(address)) as rec:
@@ -141,9 +144,10 @@ def identify(image: PathLike, *, gallery: PathLike | None = None, model: Any = N
 def enroll(name: str, images: Sequence[PathLike], *, gallery: PathLike | None = None, model: Any = None,
            index: str = "flat", progress: bool = False, engine: str | None = None,
            check_face: bool = False) -> EnrollSummary:
-    """Enroll photos of one person (the gallery is created on first use, bound to the model)."""
-    return enroll_many({name: list(images)}, gallery=gallery, model=model, index=index, progress=progress,
-                       engine=engine, check_face=check_face)
+    """Enroll photos of one person, a list of paths or one path (the gallery is created on first use, bound to the
+    model)."""
+    return enroll_many({name: photo_list(images, "images")}, gallery=gallery, model=model, index=index,
+                       progress=progress, engine=engine, check_face=check_face)
 
 
 def enroll_folder(root: PathLike, *, gallery: PathLike | None = None, model: Any = None, index: str = "flat",
@@ -154,11 +158,11 @@ def enroll_folder(root: PathLike, *, gallery: PathLike | None = None, model: Any
     from siamese.index.gallery import check_name
     from siamese.recognition import identity_folders
 
-    found, problems = identity_folders(root)
-    people = {}
+    found, problems = identity_folders(check_path(root, "root"))
+    people: dict[str, list[str]] = {}
     for name, photos in found.items():
-        try:
-            people[check_name(name)] = photos
+        try:  # two folders of one name in two Unicode forms (NFC / NFD) are one identity: their photos join
+            people.setdefault(check_name(name), []).extend(photos)
         except SiameseError as e:
             problems.append({"identity": name, "reason": f"{Path(root) / name}: {e}"})
     if not people:
@@ -223,6 +227,7 @@ def migrate(src: PathLike, dst: PathLike, *, index: str | None = None) -> dict[s
     """Copy a gallery to a new address (local <-> Milvus): identities, templates, provenance, model binding."""
     from siamese.index import migrate as copy_gallery
 
+    check_path(src, "src"), check_path(dst, "dst")
     return copy_gallery(src, dst, index=index)
 
 
@@ -240,6 +245,8 @@ def train(config: PathLike | dict[str, Any] | None, out: PathLike, *, data: Path
     from siamese.model_dir import check_writable
     from siamese.training import train as run
 
+    check_path(out, "out")
+    check_paths(data=data, config=None if isinstance(config, dict) else config)
     cfg = validate(dict(config)) if isinstance(config, dict) else load_config(config, overrides)
     # the model directory's config.yaml records the data root it was trained on, also when $SIAMESE_DATA gave it
     cfg["data"]["root"] = str(paths.data_root(data if data is not None else cfg["data"]["root"]).absolute())
@@ -288,6 +295,8 @@ def evaluate(model: Any, pairs: PathLike, *, images: PathLike | None = None, fli
     from siamese.evaluation import evaluate_distances, protocol_folds
     from siamese.verification import FaceEmbedder, load_pairs, pair_distances
 
+    check_path(pairs, "pairs")
+    check_paths(images=images, report=report)
     md = open_model(model)
     if report is not None and Path(report).exists() and not Path(report).is_dir():
         from siamese.errors import InputFileError
@@ -323,7 +332,7 @@ def _both_classes(same: np.ndarray, pairs: PathLike) -> None:
 
 
 def _check_far(far: float) -> None:
-    if not 0.0 < far < 1.0:
+    if not 0.0 < check_real(far, "--far") < 1.0:
         raise SiameseError(f"--far: must be between 0 and 1, got {far!r}")
 
 
@@ -374,6 +383,8 @@ def calibrate(model: Any, pairs: PathLike, *, images: PathLike | None = None, fa
     it stores a copy in the user data dir (:func:`siamese.paths.user_model_dir`), the default model from then on."""
     from siamese.verification import FaceEmbedder, load_pairs, pair_distances
 
+    check_path(pairs, "pairs")
+    check_paths(images=images)
     md = open_model(model)
     _check_far(far)  # before any pair is scored
     _calibration_dir(md)
@@ -396,6 +407,8 @@ def benchmark_lfw(config: PathLike | dict[str, Any] | None, out: PathLike, *, da
     from siamese.benchmark import parse_folds, run_lfw_benchmark
     from siamese.config import load_config, set_override, validate
 
+    check_path(out, "out")
+    check_paths(data=data, pairs=pairs, images=images, config=None if isinstance(config, dict) else config)
     if isinstance(config, dict):
         raw = copy.deepcopy(config)
         for assignment in overrides:
@@ -406,7 +419,7 @@ def benchmark_lfw(config: PathLike | dict[str, Any] | None, out: PathLike, *, da
     if data is not None:
         cfg["data"]["root"] = str(data)
     if max_people is not None:
-        if max_people < 2:
+        if check_int(max_people, "--max-people") < 2:
             raise SiameseError(f"--max-people: must be at least 2, got {max_people}")
         cfg["data"]["max_identities"] = int(max_people)
     return run_lfw_benchmark(cfg, out, pairs_file=pairs, images=images, folds=parse_folds(folds),
@@ -445,6 +458,7 @@ def export(model: Any, out: PathLike | None = None, *, fmt: str = "tflite", quan
     from siamese.paths import packaged_model_dir
     from siamese.verification import FaceEmbedder, load_pairs, pair_faces
 
+    check_paths(out=out, representative=representative, pairs=pairs, images=images)
     md = open_model(model)
     shipped = packaged_model_dir().resolve()
     if out is None and md.path.resolve() == shipped:

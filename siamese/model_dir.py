@@ -23,6 +23,7 @@ import contextlib
 import hashlib
 import json
 import math
+import numbers
 import os
 import re
 import zipfile
@@ -325,7 +326,7 @@ def check_writable(path: str | os.PathLike[str], force: bool = False) -> None:
 def check_threshold(value: Any, where: str) -> float:
     """A decision threshold is a distance: a finite number >= 0 (a negative one would accept no one); anything else
     is a ModelError naming ``where``."""
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(float(value)):
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(float(value)):
         raise ModelError(f"{where}: threshold must be a finite number, got {value!r}")
     if float(value) < 0:
         raise ModelError(f"{where}: threshold is a distance and must be >= 0, got {value!r}")

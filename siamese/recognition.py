@@ -12,13 +12,15 @@ Decisions use the model's distance: the gallery's inner product ``s`` of unit ve
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import numpy as np
 
 from siamese import distances
-from siamese.errors import GalleryError, SiameseError
+from siamese._args import photo_list
+from siamese.errors import ConfigError, GalleryError, SiameseError
 from siamese.faces.image_io import photo_sha256
 from siamese.index import Gallery, Source, gallery_exists, normalize_address, open_gallery, open_or_create_gallery
 from siamese.index.base import source_digests
@@ -110,16 +112,20 @@ class Recognizer:
 
     # -- enrolment ----------------------------------------------------------------------------------
     def enroll(self, name: str, images: list[str | os.PathLike[str]], progress: bool = False) -> EnrollSummary:
-        """Enroll one identity from several photos; bad photos are skipped with their reason."""
-        return self.enroll_many({name: list(images)}, progress=progress)
+        """Enroll one identity from several photos (or one path); bad photos are skipped with their reason."""
+        return self.enroll_many({name: photo_list(images, "images")}, progress=progress)
 
     def enroll_many(self, people: dict[str, list[str | os.PathLike[str]]], progress: bool = False) -> EnrollSummary:
         """Enroll several identities in ONE gallery transaction (all land or none). Names are checked before any
         photo is read or anything is written. A photo whose bytes are already enrolled for that name is not added
         again but counted in ``already_enrolled`` (enrolling a folder again adds only its new photos); one given
         twice in the call is added once, the repeat listed in ``skipped``."""
-        for name in people:
-            check_name(name)
+        if not isinstance(people, Mapping):
+            raise ConfigError(f"people: expected a mapping of identity name -> photos, got {type(people).__name__}")
+        merged: dict[str, list[str | os.PathLike[str]]] = {}
+        for name, paths in people.items():  # one name in two Unicode forms (NFC / NFD) is one identity
+            merged.setdefault(check_name(name), []).extend(photo_list(paths, f"photos of {name!r}"))
+        people = merged
         summary = EnrollSummary()
         repeated: list[dict[str, str]] = []
         people, digests = self._new_photos(people, summary.already_enrolled, repeated)
