@@ -109,6 +109,8 @@ class ModelDir:
         self.path = Path(path).expanduser()
         self.verify_weights = verify_weights
         card = self.path / CARD_FILE
+        if self.path.exists() and not self.path.is_dir():
+            raise ModelError(f"{self.path}: a file, not a model directory")
         if not self.path.is_dir():
             raise ModelError(f"{self.path}: model directory not found (train one with 'siamese train' "
                              "or set SIAMESE_MODEL)")

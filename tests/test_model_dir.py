@@ -150,6 +150,9 @@ def test_unreadable_card(model_copy: Path, text: str) -> None:
 def test_missing_directory_and_missing_files(tmp_path: Path, model_copy: Path) -> None:
     with pytest.raises(ModelError, match="model directory not found"):
         ModelDir(tmp_path / "nowhere")
+    (tmp_path / "afile").write_text("x")
+    with pytest.raises(ModelError, match="afile: a file, not a model directory"):
+        ModelDir(tmp_path / "afile")
     (model_copy / CARD_FILE).unlink()
     with pytest.raises(ModelError, match=f"not a model directory \\(needs {CARD_FILE}"):
         ModelDir(model_copy)

@@ -340,6 +340,8 @@ class FaceGallery(Gallery):
         bound to another one (None: not checked here). ``read_only``: never writes any file.
         """
         path = Path(directory).expanduser()
+        if path.exists() and not path.is_dir():
+            raise GalleryError(f"{path}: exists and is not a directory (a gallery is a folder)")
         if not path.is_dir():
             raise GalleryError(f"{path}: no gallery here (not a directory)")
         if not (path / DB_NAME).is_file():

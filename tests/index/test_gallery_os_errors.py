@@ -34,6 +34,17 @@ def test_create_below_a_file_is_a_gallery_error(tmp_path: Path) -> None:
     assert blocker.read_text() == "not a folder"
 
 
+def test_a_gallery_that_is_a_file_is_named_so(tmp_path: Path) -> None:
+    """Opening (enroll into, identify against) a file given as the gallery says what it is, and leaves it alone."""
+    afile = tmp_path / "faces"
+    afile.write_text("my notes")
+    with pytest.raises(GalleryError, match=f"{afile}: exists and is not a directory"):
+        FaceGallery.open(afile)
+    with pytest.raises(GalleryError, match=f"{afile}: already exists and is not an empty directory"):
+        FaceGallery.open_or_create(afile, "fp", DIM)
+    assert afile.read_text() == "my notes"
+
+
 def test_a_lock_that_cannot_be_taken_is_a_gallery_error(tmp_path: Path, rng: np.random.Generator) -> None:
     gallery = FaceGallery.create(tmp_path / "g", "fp", DIM)
     gallery.add("alice", _unit(rng, 2))
