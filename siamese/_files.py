@@ -58,11 +58,12 @@ def atomic_path(path: str | os.PathLike[str], mode: int = 0o600, *, replace_fold
                     _fsync_file(sub)
             if replace_folder and path.is_dir():
                 old = tmp_dir / "old"
-                os.rename(path, old)
                 try:
+                    os.rename(path, old)
                     os.rename(tmp, path)
                 except BaseException:
-                    os.rename(old, path)
+                    if old.exists() and not path.exists():
+                        os.rename(old, path)
                     raise
             else:
                 os.rename(tmp, path)  # never replaces an existing folder

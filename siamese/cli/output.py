@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import sys
@@ -45,7 +46,8 @@ def fail(message: str, code: int = 2, as_json: bool | None = None) -> None:
     stdout also gets ``{"error": message, "exit_code": code}``, so a script that parses stdout always can."""
     typer.echo(f"siamese: error: {_short(message)}", err=True)
     if _json_errors.get() if as_json is None else as_json:
-        typer.echo(json.dumps({"error": " ".join(str(message).split()), "exit_code": code}, indent=2))
+        with contextlib.suppress(OSError):  # a closed stdout must not turn the error's exit 2 into click's exit 1
+            typer.echo(json.dumps({"error": " ".join(str(message).split()), "exit_code": code}, indent=2))
     raise typer.Exit(code)
 
 

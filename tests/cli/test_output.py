@@ -72,3 +72,20 @@ def test_a_usage_error_of_the_installed_command_answers_in_json_when_asked(as_js
     else:
         assert proc.stdout == ""
     assert list(tmp_path.iterdir()) == []
+
+
+def test_an_error_under_json_with_stdout_closed_still_exits_2(tmp_path: Path) -> None:
+    """The JSON copy of an error cannot be written to a closed pipe: the exit code stays 2 (click would make a
+    broken pipe exit 1, which reads as a decision), and the stderr line is still there."""
+    env = dict(os.environ, PYTHONPATH=str(REPO), XDG_DATA_HOME=str(tmp_path))
+    for args in (["gallery", "list", "--gallery", str(tmp_path / "none"), "--json"],  # an error of the command
+                 ["gallery", "list", "--no-such-option", "--json"]):  # a usage error
+        read_end, write_end = os.pipe()
+        os.close(read_end)
+        try:
+            proc = subprocess.run([sys.executable, "-m", "siamese.cli.app", *args], stdout=write_end,
+                                  stderr=subprocess.PIPE, text=True, timeout=120, env=env, cwd=tmp_path)
+        finally:
+            os.close(write_end)
+        assert proc.returncode == 2, (args, proc.stderr)
+        assert proc.stderr.startswith("siamese: error: ") and "Traceback" not in proc.stderr, proc.stderr
