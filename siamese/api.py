@@ -159,10 +159,11 @@ def enroll_folder(root: PathLike, *, gallery: PathLike | None = None, model: Any
     from siamese.recognition import identity_folders
 
     found, problems = identity_folders(check_path(root, "root"))
-    people: dict[str, list[str]] = {}
+    people = {}
     for name, photos in found.items():
-        try:  # two folders of one name in two Unicode forms (NFC / NFD) are one identity: their photos join
-            people.setdefault(check_name(name), []).extend(photos)
+        try:  # a name in two Unicode forms (NFC / NFD) stays two keys here: enroll_many makes them one identity
+            check_name(name)
+            people[name] = photos
         except SiameseError as e:
             problems.append({"identity": name, "reason": f"{Path(root) / name}: {e}"})
     if not people:
@@ -227,7 +228,8 @@ def migrate(src: PathLike, dst: PathLike, *, index: str | None = None) -> dict[s
     """Copy a gallery to a new address (local <-> Milvus): identities, templates, provenance, model binding."""
     from siamese.index import migrate as copy_gallery
 
-    check_path(src, "src"), check_path(dst, "dst")
+    check_path(src, "src")
+    check_path(dst, "dst")
     return copy_gallery(src, dst, index=index)
 
 

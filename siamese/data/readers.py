@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from siamese.errors import InputFileError
+from siamese.errors import InputFileError, os_reason
 
 #: File name suffixes (lower case) taken as images by :func:`read_identity_folders`.
 IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".pgm", ".ppm", ".pbm", ".bmp", ".tif", ".tiff", ".webp"})
@@ -87,8 +87,6 @@ def list_identity_folders(root: str | os.PathLike[str]) -> list[tuple[Path, list
     it). A folder that cannot be listed comes with its ``OSError`` instead of entries. Raises InputFileError if
     ``root`` is not a folder or cannot be listed.
     """
-    from siamese.errors import os_reason
-
     def order(p: Path) -> tuple[Any, str]:
         return _natural_key(p.name), p.name
 
